@@ -1,0 +1,90 @@
+# Configuration, the model list and the small helpers the rules call. Every check on user input
+# runs here, at load time, so bad input stops the run before any job starts, in one line.
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from snakemake.settings.types import DeploymentMethod
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from posebench import catalog  # noqa: E402
+
+USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
+CONDA_ENVS = {"mmpose0": "../../envs/mmpose0.yaml", "mmpose1": "../../envs/mmpose1.yaml"}
+DRIVER_CONDA_ENV = "../../envs/driver.yaml"
+
+
+def backend_config_root(backend):
+    """The backend's packaged configs/, found without importing mmpose; None under conda."""
+    if USE_CONDA:
+        return None
+    python = config["backends"][backend]["python"]
+    if not Path(python).exists():
+        raise catalog.CatalogError(
+            "config: field backends.%s.python: %s does not exist (run `make setup`)"
+            % (backend, python)
+        )
+    locate = (
+        "import importlib.util, os; spec = importlib.util.find_spec('mmpose'); "
+        "print(os.path.join(spec.submodule_search_locations[0], '.mim', 'configs') if spec else '')"
+    )
+    found = subprocess.run([python, "-c", locate], capture_output=True, text=True).stdout.strip()
+    if not found:
+        raise catalog.CatalogError(
+            "config: field backends.%s.python: %s has no mmpose installed" % (backend, python)
+        )
+    return Path(found)
+
+
+def load_selected_models():
+    catalog.check_config(config, "config")
+    validate(config, "../schemas/config.schema.yaml")
+    path = Path(config["models"])
+    models = catalog.load_models(path)
+    models = catalog.apply_backend_override(models, config["backend"], path)
+    models = catalog.select_models(models, config["select"], path)
+    backends = sorted({entry["backend"] for entry in models})
+    roots = {backend: backend_config_root(backend) for backend in backends}
+    catalog.check_config_files(models, roots, Path.cwd(), path)
+    return {entry["id"]: entry for entry in models}
+
+
+try:
+    MODELS = load_selected_models()
+except catalog.CatalogError as error:
+    sys.exit("posebench: %s" % error)
+
+
+wildcard_constraints:
+    model="|".join(re.escape(model_id) for model_id in MODELS),
+
+
+def entry_json(wildcards):
+    """The model's own entry: each job depends on it, not on the whole model list."""
+    return json.dumps(MODELS[wildcards.model], sort_keys=True)
+
+
+def backend_python(wildcards):
+    """The interpreter of the model's backend (under conda: the rule's env's own python)."""
+    if USE_CONDA:
+        return "python"
+    return config["backends"][MODELS[wildcards.model]["backend"]]["python"]
+
+
+def backend_conda_env(wildcards):
+    return CONDA_ENVS[MODELS[wildcards.model]["backend"]]
+
+
+def driver_python():
+    return "python" if USE_CONDA else sys.executable
+
+
+def per_model(pattern):
+    return [pattern.format(model=model_id) for model_id in MODELS]
+
+
+def get_final_output():
+    return ["results/table.md", "results/table.csv"]

@@ -1,0 +1,15 @@
+rule resolve:
+    input:
+        seed_table="resources/seed_table.csv",
+    output:
+        "results/resolved/{model}.json",
+    log:
+        "logs/resolve/{model}.log",
+    params:
+        entry=entry_json,
+        python=backend_python,
+    conda:
+        backend_conda_env
+    shell:
+        "{params.python} workflow/scripts/resolve_model.py --entry {params.entry:q}"
+        " --seed-table {input.seed_table} --output {output} > {log} 2>&1"
