@@ -2,8 +2,9 @@
 # Build (or reuse) the virtual environment .venvs/NAME from envs/requirements/NAME.txt.
 # A requirement file may be split into "# --- step: X" sections: "default", "torch" and
 # "deps" install normally, "mmcv" builds from source against the torch already there, "nodeps" installs --no-deps.
-# The venv is reused while a stamp holds the requirement file's hash; pip's wheel cache keeps the
-# mmcv build, keyed on its version alone, so the cache is dropped when torch's pin changes.
+# The venv is reused while a stamp holds the requirement file's hash. pip's wheel cache keeps the
+# mmcv build (about 9 minutes on 2 cores), keyed on mmcv's version alone, so an ops build is
+# dropped from the cache when torch's pin changes.
 set -euo pipefail
 name=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,16 +32,18 @@ for step in default torch mmcv deps nodeps; do
     case $step in
         default|torch|deps) "${pip[@]}" install -r "$venv/$step.txt" ;;
         mmcv)
-            torch_pin=$(grep -E '^torch==' "$req" | head -1)
-            cache_tag="$HOME/.cache/posebench/mmcv-built-with"
-            if [ "$(cat "$cache_tag-$name" 2>/dev/null)" != "$torch_pin" ]; then
-                "${pip[@]}" cache remove 'mmcv*' >/dev/null 2>&1 || true
-            fi
+            # an mmcv built with its C++ ops is tied to the torch it was built against
             ops=1; [ "$name" = mmpose0 ] && ops=0
+            mmcv_version=$(sed -n 's/^mmcv==//p' "$venv/$step.txt")
+            torch_pin=$(grep -E '^torch==' "$req" | head -1)
+            built_with="$HOME/.cache/posebench/mmcv-$mmcv_version-built-with"
+            if [ "$ops" = 1 ] && [ "$(cat "$built_with" 2>/dev/null)" != "$torch_pin" ]; then
+                "${pip[@]}" cache remove "mmcv-$mmcv_version" >/dev/null 2>&1 || true
+            fi
             while read -r pin; do
                 MMCV_WITH_OPS=$ops MAX_JOBS=$(nproc) "${pip[@]}" install --no-build-isolation --no-deps "$pin"
             done < "$venv/$step.txt"
-            mkdir -p "$(dirname "$cache_tag")"; echo "$torch_pin" > "$cache_tag-$name"
+            mkdir -p "$(dirname "$built_with")"; echo "$torch_pin" > "$built_with"
             ;;
         nodeps) "${pip[@]}" install --no-deps -r "$venv/$step.txt" ;;
     esac

@@ -13,7 +13,10 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from posebench import catalog  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
-CONDA_ENVS = {"mmpose0": "../../envs/mmpose0.yaml", "mmpose1": "../../envs/mmpose1.yaml"}
+CONDA_ENVS = {
+    "mmpose0": "../../envs/mmpose0.yaml",
+    "mmpose1": "../../envs/mmpose1.yaml",
+}
 DRIVER_CONDA_ENV = "../../envs/driver.yaml"
 
 
@@ -31,10 +34,13 @@ def backend_config_root(backend):
         "import importlib.util, os; spec = importlib.util.find_spec('mmpose'); "
         "print(os.path.join(spec.submodule_search_locations[0], '.mim', 'configs') if spec else '')"
     )
-    found = subprocess.run([python, "-c", locate], capture_output=True, text=True).stdout.strip()
+    found = subprocess.run(
+        [python, "-c", locate], capture_output=True, text=True
+    ).stdout.strip()
     if not found:
         raise catalog.CatalogError(
-            "config: field backends.%s.python: %s has no mmpose installed" % (backend, python)
+            "config: field backends.%s.python: %s has no mmpose installed"
+            % (backend, python)
         )
     return Path(found)
 

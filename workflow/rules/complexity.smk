@@ -5,9 +5,9 @@ rule complexity:
         "results/complexity/{model}.json",
     log:
         "logs/complexity/{model}.log",
-    params:
-        python=backend_python,
     conda:
         backend_conda_env
+    params:
+        python=backend_python,
     shell:
         "{params.python} workflow/scripts/count_complexity.py {input} {output} > {log} 2>&1"

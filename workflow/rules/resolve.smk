@@ -5,11 +5,11 @@ rule resolve:
         "results/resolved/{model}.json",
     log:
         "logs/resolve/{model}.log",
+    conda:
+        backend_conda_env
     params:
         entry=entry_json,
         python=backend_python,
-    conda:
-        backend_conda_env
     shell:
         "{params.python} workflow/scripts/resolve_model.py --entry {params.entry:q}"
         " --seed-table {input.seed_table} --output {output} > {log} 2>&1"

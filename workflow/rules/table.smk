@@ -7,10 +7,10 @@ rule table:
         csv="results/table.csv",
     log:
         "logs/table.log",
-    params:
-        python=driver_python(),
     conda:
         DRIVER_CONDA_ENV
+    params:
+        python=driver_python(),
     shell:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"
         " --complexity {input.complexity} --markdown {output.markdown} --csv {output.csv}"

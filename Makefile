@@ -1,0 +1,27 @@
+# Two commands do everything on a fresh machine:
+#   make table   builds the missing environments, then runs the main job
+#   make test    builds the missing environments, then runs the test suite
+CORES ?= 2
+SNAKEMAKE := .venvs/driver/bin/snakemake
+BACKENDS := mmpose1 mmpose0
+
+.PHONY: table setup test check-complexity lint format
+table: setup
+	$(SNAKEMAKE) --cores $(CORES) results/table.md
+
+setup:
+	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done
+
+test: setup
+	.venvs/driver/bin/pytest -q tests
+
+# Every row's params and FLOPs against the seed's published numbers (after `make table`).
+check-complexity:
+	.venvs/driver/bin/python workflow/scripts/check_complexity.py --require-all results/table.csv
+
+lint:
+	$(SNAKEMAKE) --lint
+	.venvs/driver/bin/snakefmt --check Snakefile workflow/rules
+
+format:
+	.venvs/driver/bin/snakefmt Snakefile workflow/rules

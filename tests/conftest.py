@@ -1,0 +1,43 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPTS = REPO / "workflow" / "scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+WORKFLOW_FILES = ["Snakefile", "workflow", "config", "resources", "envs"]
+
+
+class Workflow:
+    """A copy of the workflow in a temporary folder, run with the real snakemake CLI."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True)
+        for name in WORKFLOW_FILES:
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy(source, root / name)
+        (root / ".venvs").symlink_to(REPO / ".venvs")
+
+    def snakemake(self, *args: str) -> subprocess.CompletedProcess:
+        command = [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]
+        return subprocess.run(command, cwd=self.root, capture_output=True, text=True)
+
+    def write(self, relative: str, text: str) -> None:
+        (self.root / relative).write_text(text)
+
+    def results(self) -> list:
+        folder = self.root / "results"
+        return sorted(str(p.relative_to(self.root)) for p in folder.rglob("*")) if folder.exists() else []
+
+
+@pytest.fixture
+def workflow(tmp_path) -> Workflow:
+    return Workflow(tmp_path / "posebench")

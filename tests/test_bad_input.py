@@ -1,0 +1,71 @@
+"""Bad input stops the run before any job, with one line naming the culprit, and writes nothing."""
+import pytest
+
+GOOD_ID = "res50_coco_256x192"
+
+
+def edit_models(workflow, old, new):
+    path = workflow.root / "config" / "models.yaml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+CASES = {
+    "malformed yaml": (
+        lambda w: w.write("config/models.yaml", "models: [\n  - id: x\n"),
+        [],
+        "posebench: config/models.yaml: line 2: malformed YAML: expected the node content, but found '-'",
+    ),
+    "unknown backend": (
+        lambda w: edit_models(w, "backend: mmpose1", "backend: mmpose9"),
+        [],
+        "posebench: config/models.yaml: model 'alexnet_coco_256x192': field backend: "
+        "'mmpose9' is not one of ['mmpose0', 'mmpose1']",
+    ),
+    "unknown config": (
+        lambda w: edit_models(w, "td-hm_res50_8xb64-210e_coco-256x192.py", "td-hm_res50_nope.py"),
+        [],
+        "posebench: config/models.yaml: model 'res50_coco_256x192': field config: "
+        "body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_nope.py is not a config file of backend mmpose1",
+    ),
+    "duplicate id": (
+        lambda w: edit_models(w, "id: cpm_coco_256x192", "id: alexnet_coco_256x192"),
+        [],
+        "posebench: config/models.yaml: model 'alexnet_coco_256x192': field id: duplicate id",
+    ),
+    "unsafe id": (
+        lambda w: edit_models(w, "id: cpm_coco_256x192", "id: cpm$(reboot)"),
+        [],
+        "posebench: config/models.yaml: model 'cpm$(reboot)': field id: 'cpm$(reboot)' has characters "
+        "that are not allowed",
+    ),
+    "select names no model": (
+        lambda w: None,
+        ["--config", "select=[res50_coco_256x192,res51_coco]"],
+        "posebench: config: field select: no model with id 'res51_coco' in config/models.yaml",
+    ),
+    "unknown run setting": (
+        lambda w: None,
+        ["--config", "batch_sizes=[1]"],
+        "posebench: config: field (top level): unknown field: batch_sizes",
+    ),
+    "unknown override backend": (
+        lambda w: None,
+        ["--config", "backend=mmpose3"],
+        "posebench: config: field backend: 'mmpose3' is not one of ['mmpose0', 'mmpose1', None]",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_line_and_leaves_no_results(workflow, case):
+    break_it, args, message = CASES[case]
+    break_it(workflow)
+    run = workflow.snakemake("results/table.md", *args)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert lines[-1].startswith(message)
+    # besides ours, at most Snakemake's note that --config extends config.yaml; no traceback
+    assert [line for line in lines if not line.startswith("Config file config/config.yaml is extended")] == [lines[-1]]
+    assert workflow.results() == []

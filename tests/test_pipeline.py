@@ -1,0 +1,90 @@
+"""Real Snakemake runs on tiny model subsets, both backends, checked against the seed's numbers."""
+import csv
+import json
+
+from conftest import REPO
+from posebench.compare import complexity_mismatches, read_table_csv
+from posebench.seed import read_seed_csv
+
+SEED = read_seed_csv(REPO / "resources" / "seed_table.csv")
+USER_ROW = """
+  - id: rtmpose-t_coco_256x192
+    algorithm: RTMPose
+    model: RTMPose-t
+    backend: mmpose1
+    config: body_2d_keypoint/rtmpose/coco/rtmpose-t_8xb256-420e_coco-256x192.py
+    input_size: 256x192
+"""
+# fast rows: top-down and DeepPose on mmpose1, associative embedding on each backend
+SELECTED = [
+    "shufflenetv2_coco_256x192",
+    "deeppose_res50_coco_256x192",
+    "ae_hrnet_w32_coco_512x512",
+    "ae_mobilenetv2_coco_512x512",
+    "rtmpose-t_coco_256x192",
+]
+
+
+def select(ids):
+    return "select=[%s]" % ",".join(ids)
+
+
+def table_lines(workflow):
+    text = (workflow.root / "results" / "table.md").read_text()
+    return [line for line in text.splitlines() if line.startswith("| ") and "[config]" in line]
+
+
+def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(workflow):
+    models = workflow.root / "config" / "models.yaml"
+    models.write_text(models.read_text() + USER_ROW)
+
+    run = workflow.snakemake("results/table.md", "--config", select(SELECTED))
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    ours = read_table_csv(workflow.root / "results" / "table.csv")
+    assert list(ours) == SELECTED
+    assert complexity_mismatches(ours, SEED) == []
+    assert ours["ae_mobilenetv2_coco_512x512"]["backend"] == "mmpose0"
+    assert ours["ae_hrnet_w32_coco_512x512"]["backend"] == "mmpose1"
+
+    # thop disagrees, and the table says which module types each counter left at zero
+    shufflenet = ours["shufflenetv2_coco_256x192"]
+    assert float(shufflenet["thop_gflops"]) < 0.5 * float(shufflenet["gflops"])
+    assert "ConvTranspose2d×3" in shufflenet["thop_uncounted_module_types"]
+
+    user = ours["rtmpose-t_coco_256x192"]
+    assert user["map_source"] == "metafile" and float(user["map"]) > 0.6
+    assert 0 < float(user["params_m"]) < float(shufflenet["params_m"])
+
+    # mAP comes from the 1.x metafile (0.602, its retrained checkpoint), not the seed (0.599)
+    lines = table_lines(workflow)
+    assert len(lines) == len(SELECTED)
+    assert lines[0].startswith(
+        "| topdown_heatmap | ShuffleNetV2 | [config](configs/body_2d_keypoint/topdown_heatmap/coco/"
+        "td-hm_shufflenetv2_8xb64-210e_coco-256x192.py) | (3, 192, 256) | 0.602 | 1.37 | 7.55 | – | – | – | – |"
+    )
+    assert lines[3].endswith("| 0.38 | 8.54 | 9.57 | – | / | – | / |")
+
+    resolved = json.loads((workflow.root / "results" / "resolved" / "deeppose_res50_coco_256x192.json").read_text())
+    assert resolved["map"] == {
+        "value": 0.541, "source": "metafile", "file": "body_2d_keypoint/topdown_regression/coco/resnet_coco.yml"
+    }
+    assert resolved["versions"]["mmpose"] == "1.3.2"
+    assert "pretrained" not in json.dumps(resolved["model_cfg"]).replace('"pretrained": null', "")
+
+    # a finished run plans nothing more
+    again = workflow.snakemake("-n", "results/table.md", "--config", select(SELECTED))
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_backend_override_runs_a_row_from_its_seed_config_on_mmpose0(workflow):
+    run = workflow.snakemake(
+        "results/table.md", "--config", select(["shufflenetv2_coco_256x192"]), "backend=mmpose0"
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    resolved = json.loads((workflow.root / "results" / "resolved" / "shufflenetv2_coco_256x192.json").read_text())
+    assert resolved["backend"] == "mmpose0" and resolved["versions"]["mmpose"] == "0.29.0"
+    assert resolved["config_file"].endswith("topdown_heatmap/coco/shufflenetv2_coco_256x192.py")
+    with open(workflow.root / "results" / "table.csv") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert complexity_mismatches({row["id"]: row}, SEED) == []
