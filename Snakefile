@@ -10,6 +10,7 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/resolve.smk"
 include: "workflow/rules/complexity.smk"
+include: "workflow/rules/timing.smk"
 include: "workflow/rules/table.smk"
 
 

@@ -26,9 +26,9 @@ class Workflow:
                 shutil.copy(source, root / name)
         (root / ".venvs").symlink_to(REPO / ".venvs")
 
-    def snakemake(self, *args: str) -> subprocess.CompletedProcess:
+    def snakemake(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         command = [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]
-        return subprocess.run(command, cwd=self.root, capture_output=True, text=True)
+        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout)
 
     def write(self, relative: str, text: str) -> None:
         (self.root / relative).write_text(text)

@@ -1,5 +1,6 @@
 """Bad input stops the run before any job, with one line naming the culprit, and writes nothing."""
 import pytest
+from posebench.environment import cuda_visible
 
 GOOD_ID = "res50_coco_256x192"
 
@@ -47,22 +48,44 @@ CASES = {
     ),
     "unknown run setting": (
         lambda w: None,
-        ["--config", "batch_sizes=[1]"],
-        "posebench: config: field (top level): unknown field: batch_sizes",
+        ["--config", "batchsize=10"],
+        "posebench: config: field (top level): unknown field: batchsize",
     ),
     "unknown override backend": (
         lambda w: None,
         ["--config", "backend=mmpose3"],
         "posebench: config: field backend: 'mmpose3' is not one of ['mmpose0', 'mmpose1', None]",
     ),
+    "batch size zero": (
+        lambda w: None,
+        ["--config", "batch_sizes=[1,0]"],
+        "posebench: config: field batch_sizes.1: 0 is less than the minimum of 1",
+    ),
+    "batch size not an integer": (
+        lambda w: None,
+        ["--config", "batch_sizes=[2.5]"],
+        "posebench: config: field batch_sizes.0: 2.5 is not of type 'integer'",
+    ),
+    "unknown device": (
+        lambda w: None,
+        ["--config", "devices=[cpu,tpu]"],
+        "posebench: config: field devices.1: 'tpu' is not one of ['cpu', 'cuda']",
+    ),
+    "missing device": (
+        lambda w: None,
+        ["--config", "devices=[cpu,cuda]"],
+        "posebench: config: field devices: cuda asked for, but this machine has no CUDA device (nvidia-smi finds none)",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_bad_input_is_one_line_and_leaves_no_results(workflow, case):
+    if case == "missing device" and cuda_visible():
+        pytest.skip("this machine has a CUDA device")
     break_it, args, message = CASES[case]
     break_it(workflow)
-    run = workflow.snakemake("results/table.md", *args)
+    run = workflow.snakemake("results/table.md", *args, timeout=60)  # bad input never gets to a job
     assert run.returncode == 1
     lines = run.stderr.strip().splitlines()
     assert lines[-1].startswith(message)

@@ -1,6 +1,8 @@
 """Real Snakemake runs on tiny model subsets, both backends, checked against the seed's numbers."""
 import csv
 import json
+import re
+import statistics
 
 from conftest import REPO
 from posebench.compare import complexity_mismatches, read_table_csv
@@ -25,6 +27,10 @@ SELECTED = [
 ]
 
 
+# a tiny iteration policy: the tests check what is recorded, not how fast this machine is
+TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+
+
 def select(ids):
     return "select=[%s]" % ",".join(ids)
 
@@ -38,7 +44,7 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
     models = workflow.root / "config" / "models.yaml"
     models.write_text(models.read_text() + USER_ROW)
 
-    run = workflow.snakemake("results/table.md", "--config", select(SELECTED))
+    run = workflow.snakemake("results/table.md", "--config", select(SELECTED), TINY_TIMING)
     assert run.returncode == 0, run.stderr[-3000:]
 
     ours = read_table_csv(workflow.root / "results" / "table.csv")
@@ -61,9 +67,14 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
     assert len(lines) == len(SELECTED)
     assert lines[0].startswith(
         "| topdown_heatmap | ShuffleNetV2 | [config](configs/body_2d_keypoint/topdown_heatmap/coco/"
-        "td-hm_shufflenetv2_8xb64-210e_coco-256x192.py) | (3, 192, 256) | 0.602 | 1.37 | 7.55 | – | – | – | – |"
+        "td-hm_shufflenetv2_8xb64-210e_coco-256x192.py) | (3, 192, 256) | 0.602 | 1.37 | 7.55 | n/a | n/a | "
     )
-    assert lines[3].endswith("| 0.38 | 8.54 | 9.57 | – | / | – | / |")
+    fps_cell = r"\d+\.\d\d ± \d+\.\d\d(<sup>c</sup>)?"  # c: cut short by the tiny budget
+    assert re.search(r"\| n/a \| n/a \| %s \| %s \|$" % (fps_cell, fps_cell), lines[0])
+    assert re.search(r"\| 0.38 \| 8.54 \| 9.57 \| n/a \| n/a \| %s \| / \|$" % fps_cell, lines[3])
+    # DeepPose runs at batch 10, where the seed printed "/": measured, and marked as beyond the seed
+    assert re.search(r"\| %s \| %s<sup>b</sup> \|$" % (fps_cell, fps_cell), lines[1])
+    assert "<sup>b</sup>" not in lines[0]
 
     resolved = json.loads((workflow.root / "results" / "resolved" / "deeppose_res50_coco_256x192.json").read_text())
     assert resolved["map"] == {
@@ -72,14 +83,16 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
     assert resolved["versions"]["mmpose"] == "1.3.2"
     assert "pretrained" not in json.dumps(resolved["model_cfg"]).replace('"pretrained": null', "")
 
+    check_timing_record(workflow)
+
     # a finished run plans nothing more
-    again = workflow.snakemake("-n", "results/table.md", "--config", select(SELECTED))
+    again = workflow.snakemake("-n", "results/table.md", "--config", select(SELECTED), TINY_TIMING)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
 def test_backend_override_runs_a_row_from_its_seed_config_on_mmpose0(workflow):
     run = workflow.snakemake(
-        "results/table.md", "--config", select(["shufflenetv2_coco_256x192"]), "backend=mmpose0"
+        "results/table.md", "--config", select(["shufflenetv2_coco_256x192"]), "backend=mmpose0", TINY_TIMING
     )
     assert run.returncode == 0, run.stderr[-3000:]
     resolved = json.loads((workflow.root / "results" / "resolved" / "shufflenetv2_coco_256x192.json").read_text())
@@ -88,3 +101,33 @@ def test_backend_override_runs_a_row_from_its_seed_config_on_mmpose0(workflow):
     with open(workflow.root / "results" / "table.csv") as handle:
         (row,) = list(csv.DictReader(handle))
     assert complexity_mismatches({row["id"]: row}, SEED) == []
+
+
+def check_timing_record(workflow):
+    timing = json.loads((workflow.root / "results" / "timing" / "shufflenetv2_coco_256x192" / "cpu.json").read_text())
+    assert timing["device"] == "cpu" and timing["threads"] >= 1
+    assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 2, "budget_s": 0.5, "long_iteration_s": 2}
+    assert timing["flip_test"] is True
+    assert timing["timed_region"].startswith("forward and its flip-test pass, outputs to the host, keypoint decoding")
+    for size in ("1", "10"):
+        batch = timing["batches"][size]
+        assert batch["status"] == "measured" and batch["warmup"] == 1
+        assert 2 <= batch["iterations"] == len(batch["seconds"]) <= 3
+        assert batch["capped"] == (batch["iterations"] < 3)
+        assert batch["fps_mean"] == statistics.fmean(1 / s for s in batch["seconds"])
+        assert batch["fps_std"] == statistics.pstdev([1 / s for s in batch["seconds"]])
+    env = timing["environment"]
+    assert env["mmpose"] == "1.3.2" and env["gpu"] is None and env["cpu_physical_cores"] >= 1
+
+    bottom_up = json.loads((workflow.root / "results" / "timing" / "ae_mobilenetv2_coco_512x512" / "cpu.json").read_text())
+    assert bottom_up["batches"]["10"] == {
+        "status": "not applicable", "reason": "the bottom-up test step takes one image at a time"
+    }
+    log = (workflow.root / "logs" / "timing" / "shufflenetv2_coco_256x192" / "cpu.log").read_text()
+    assert "iteration 1/3:" in log and "batch size 10:" in log
+
+    environment = json.loads((workflow.root / "results" / "environment.json").read_text())
+    assert set(environment) == {"mmpose0", "mmpose1"} and set(environment["mmpose1"]) == {"cpu"}
+    table = (workflow.root / "results" / "table.md").read_text()
+    assert "- GPU: none: no CUDA device where this ran, so the GPU columns read n/a" in table
+    assert "mmpose 0.29.0; " in table and "mmpose 1.3.2; " in table

@@ -11,6 +11,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from posebench import catalog  # noqa: E402
+from posebench.environment import cuda_visible  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 CONDA_ENVS = {
@@ -46,6 +47,7 @@ def backend_config_root(backend):
 
 
 def load_selected_models():
+    catalog.retype_config(config)
     catalog.check_config(config, "config")
     validate(config, "../schemas/config.schema.yaml")
     path = Path(config["models"])
@@ -60,12 +62,14 @@ def load_selected_models():
 
 try:
     MODELS = load_selected_models()
+    DEVICES = catalog.timing_devices(config["devices"], cuda_visible())
 except catalog.CatalogError as error:
     sys.exit("posebench: %s" % error)
 
 
 wildcard_constraints:
     model="|".join(re.escape(model_id) for model_id in MODELS),
+    device="|".join(DEVICES),
 
 
 def entry_json(wildcards):
@@ -88,9 +92,28 @@ def driver_python():
     return "python" if USE_CONDA else sys.executable
 
 
+def timing_policy():
+    """The iteration policy as JSON: a change to it re-runs the timing jobs, nothing else."""
+    policy = {key: value for key, value in config["timing"].items() if key != "threads"}
+    return json.dumps(policy, sort_keys=True)
+
+
+def timing_threads():
+    threads = config["timing"]["threads"]
+    return "--threads %d" % threads if threads else ""
+
+
 def per_model(pattern):
     return [pattern.format(model=model_id) for model_id in MODELS]
 
 
+def per_model_and_device(pattern):
+    return [
+        pattern.format(model=model_id, device=device)
+        for model_id in MODELS
+        for device in DEVICES
+    ]
+
+
 def get_final_output():
-    return ["results/table.md", "results/table.csv"]
+    return ["results/table.md", "results/table.csv", "results/environment.json"]

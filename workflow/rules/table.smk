@@ -2,16 +2,22 @@ rule table:
     input:
         resolved=per_model("results/resolved/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
+        timing=per_model_and_device("results/timing/{model}/{device}.json"),
+        seed_table="resources/seed_table.csv",
     output:
         markdown="results/table.md",
         csv="results/table.csv",
+        environment="results/environment.json",
     log:
         "logs/table.log",
     conda:
         DRIVER_CONDA_ENV
     params:
         python=driver_python(),
+        batch_sizes=" ".join(str(size) for size in config["batch_sizes"]),
     shell:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"
-        " --complexity {input.complexity} --markdown {output.markdown} --csv {output.csv}"
-        " > {log} 2>&1"
+        " --complexity {input.complexity} --timing {input.timing}"
+        " --batch-sizes {params.batch_sizes} --seed-table {input.seed_table}"
+        " --markdown {output.markdown} --csv {output.csv}"
+        " --environment {output.environment} > {log} 2>&1"

@@ -56,7 +56,14 @@ def check_schema(document: object, schema_name: str, path: Path, describe: Calla
     )
     if errors:
         error = errors[0]
-        raise CatalogError("%s: %s: %s" % (path, describe(error), _schema_error_line(error)))
+        line = _schema_error_line(error)
+        if error.context:  # oneOf: name the wrong item, or say what was expected
+            deepest = max(error.context, key=lambda sub: len(sub.relative_path))
+            if deepest.relative_path:
+                error, line = deepest, _schema_error_line(deepest)
+            else:
+                line = "%r is not %s" % (error.instance, error.schema.get("description", "valid"))
+        raise CatalogError("%s: %s: %s" % (path, describe(error), line))
 
 
 def _describe_model_field(models: object) -> Callable:
@@ -147,3 +154,34 @@ def parse_input_size(text: str) -> List[int]:
     """'256x192' -> [256, 192] (height, width)."""
     height, width = text.split("x")
     return [int(height), int(width)]
+
+
+def timing_devices(requested: object, has_cuda: bool) -> List[str]:
+    """`auto` is cpu, plus cuda when present; cuda asked for by name must be there."""
+    if requested == "auto":
+        return ["cpu", "cuda"] if has_cuda else ["cpu"]
+    if "cuda" in requested and not has_cuda:
+        raise CatalogError("config: field devices: cuda asked for, but this machine has no CUDA device (nvidia-smi finds none)")
+    return list(requested)
+
+
+def retype_strings(value: object) -> object:
+    """Snakemake reads nested --config values as strings ('[1, 10]' -> ['1', '10']); read each
+    string leaf as YAML again so numbers and null mean what they say."""
+    if isinstance(value, dict):
+        return {key: retype_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [retype_strings(item) for item in value]
+    if isinstance(value, str):
+        try:
+            return yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError:
+            return value
+    return value
+
+
+def retype_config(config: dict) -> None:
+    """In place, all but the fields whose values are names (model ids, paths)."""
+    for key in list(config):
+        if key not in ("select", "models", "backends"):
+            config[key] = retype_strings(config[key])

@@ -37,6 +37,7 @@ def resolve_model(entry: Dict[str, str], workdir: Path, seed_row: Optional[Dict[
         "backend": backend.name,
         "config_file": str(path),
         "input_size": input_size,
+        "flip_indices": loaded["flip_indices"],
         "model_cfg": loaded["model"],
         "config_hash": content_hash(loaded["model"]),
         "single_image_test_step": backend.single_image_test_step(loaded["model"]),

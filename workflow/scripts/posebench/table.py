@@ -1,24 +1,25 @@
-"""Step last: the seed's table, rebuilt from our JSON records (a row per model, seed's columns)."""
+"""Step last: the seed's table, rebuilt from our JSON records (a row per model, the seed's columns),
+with the environment the measurements ran in."""
 from __future__ import annotations
 
 import csv
 import datetime
-import platform
+import io
 from typing import Dict, List, Optional
 
 NOT_MEASURED = "–"
 NOT_APPLICABLE = "/"
-MARKDOWN_COLUMNS = [
-    "Algorithm", "Model", "config", "Input size", "mAP", "Flops (GFLOPs)", "Params (M)",
-    "GPU Inference Speed<br>(FPS)<sup>1</sup>", "GPU Inference Speed<br>(FPS, bs=10)<sup>2</sup>",
-    "CPU Inference Speed<br>(FPS)", "CPU Inference Speed<br>(FPS, bs=10)",
-]
-FPS_COLUMNS = ["gpu_fps_bs1", "gpu_fps_bs10", "cpu_fps_bs1", "cpu_fps_bs10"]
-CSV_COLUMNS = [
+NO_DEVICE = "n/a"
+TABLE_DEVICES = [("cuda", "gpu", "GPU"), ("cpu", "cpu", "CPU")]  # the seed's order: GPU first
+MARK_CAPPED = "<sup>c</sup>"
+MARK_BEYOND_SEED = "<sup>b</sup>"
+MARK_SEED_MAP = "<sup>s</sup>"
+COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
     "gflops", "params_m", "thop_gflops", "thop_params_m",
     "mmcv_uncounted_module_types", "thop_uncounted_module_types",
-] + FPS_COLUMNS
+]
+FPS_FIELDS = ["", "_mean", "_std", "_iterations", "_capped"]
 
 
 def seed_number(value: float) -> str:
@@ -30,12 +31,46 @@ def type_counts(counts: Optional[Dict[str, int]]) -> str:
     return " ".join("%s×%d" % item for item in sorted((counts or {}).items()))
 
 
-def table_row(resolved: Dict[str, object], complexity: Dict[str, object]) -> Dict[str, object]:
+def fps_key(column_device: str, batch_size: int) -> str:
+    return "%s_fps_bs%d" % (column_device, batch_size)
+
+
+def csv_columns(batch_sizes: List[int]) -> List[str]:
+    return COMPLEXITY_COLUMNS + [
+        fps_key(column_device, size) + field
+        for _, column_device, _ in TABLE_DEVICES
+        for size in batch_sizes
+        for field in FPS_FIELDS
+    ]
+
+
+def fps_fields(batch: Optional[Dict[str, object]], timed: bool, key: str) -> Dict[str, object]:
+    """The flat CSV fields of one FPS cell."""
+    if not timed:
+        return {key: NO_DEVICE}
+    if batch is None:
+        return {key: NOT_MEASURED}
+    if batch["status"] != "measured":
+        return {key: NOT_APPLICABLE}
+    return {
+        key: "%.2f ± %.2f" % (batch["fps_mean"], batch["fps_std"]),
+        key + "_mean": batch["fps_mean"],
+        key + "_std": batch["fps_std"],
+        key + "_iterations": batch["iterations"],
+        key + "_capped": batch["capped"],
+    }
+
+
+def table_row(
+    resolved: Dict[str, object],
+    complexity: Dict[str, object],
+    timings: Dict[str, Dict[str, object]],
+    batch_sizes: List[int],
+) -> Dict[str, object]:
     """One flat record per model: what the CSV holds and the markdown shows."""
     entry = resolved["entry"]
     height, width = resolved["input_size"]
     thop = complexity["thop"]
-    single_image = resolved.get("single_image_test_step")
     row = {
         "id": resolved["id"],
         "algorithm": entry["algorithm"],
@@ -52,93 +87,131 @@ def table_row(resolved: Dict[str, object], complexity: Dict[str, object]) -> Dic
         "mmcv_uncounted_module_types": type_counts(complexity["mmcv"]["uncounted_module_types"]),
         "thop_uncounted_module_types": type_counts(thop.get("uncounted_module_types")) or thop.get("error", ""),
     }
-    for column in FPS_COLUMNS:
-        batch10 = column.endswith("bs10")
-        row[column] = NOT_APPLICABLE if (batch10 and single_image) else NOT_MEASURED
+    for device, column_device, _ in TABLE_DEVICES:
+        timing = timings.get(device)
+        for size in batch_sizes:
+            batch = timing["batches"].get(str(size)) if timing else None
+            row.update(fps_fields(batch, timing is not None, fps_key(column_device, size)))
     return row
 
 
 def map_cell(row: Dict[str, object]) -> str:
     if row["map"] is None:
         return NOT_MEASURED
-    mark = "<sup>s</sup>" if row["map_source"] == "seed" else ""
-    return "%g%s" % (row["map"], mark)
+    return "%g%s" % (row["map"], MARK_SEED_MAP if row["map_source"] == "seed" else "")
 
 
-def markdown_cells(row: Dict[str, object]) -> List[str]:
+def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]]) -> str:
+    cell = str(row[key])
+    if key + "_mean" not in row:
+        return cell
+    if row[key + "_capped"]:
+        cell += MARK_CAPPED
+    if seed_row and seed_row.get(key) == NOT_APPLICABLE:
+        cell += MARK_BEYOND_SEED
+    return cell
+
+
+def markdown_columns(batch_sizes: List[int]) -> List[str]:
+    columns = ["Algorithm", "Model", "config", "Input size", "mAP", "Flops (GFLOPs)", "Params (M)"]
+    for _, column_device, label in TABLE_DEVICES:
+        for index, size in enumerate(batch_sizes):
+            batch = "" if size == 1 else ", bs=%d" % size
+            note = "<sup>%d</sup>" % min(index + 1, 2) if column_device == "gpu" else ""
+            columns.append("%s Inference Speed<br>(FPS%s)%s" % (label, batch, note))
+    return columns
+
+
+def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]]) -> List[str]:
     height, width = row["input_size"].split("x")
     config_path = row["config"] if str(row["config"]).startswith(("./", "/")) else "configs/" + str(row["config"])
-    return [
+    cells = [
         str(row["algorithm"]), str(row["model"]), "[config](%s)" % config_path,
         "(3, %s, %s)" % (width, height), map_cell(row),
         seed_number(row["gflops"]), seed_number(row["params_m"]),
-    ] + [str(row[column]) for column in FPS_COLUMNS]
+    ]
+    for _, column_device, _ in TABLE_DEVICES:
+        cells += [fps_cell(row, fps_key(column_device, size), seed_row) for size in batch_sizes]
+    return cells
 
 
-def software_lines(resolved_records: List[Dict[str, object]]) -> List[str]:
-    by_backend = {}
-    for resolved in resolved_records:
-        by_backend.setdefault(resolved["backend"], resolved["versions"])
+def collect_environment(timings: List[Dict[str, object]]) -> Dict[str, Dict[str, object]]:
+    """Per backend and device, where its measurements ran (the first record of each)."""
+    environment = {}
+    for timing in timings:
+        env = timing["environment"]
+        environment.setdefault(env["backend"], {}).setdefault(timing["device"], env)
+    return environment
+
+
+def hardware_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
+    cpus, gpus = set(), set()
+    for devices in environment.values():
+        for device, env in devices.items():
+            cpus.add("%s (%s physical cores, %s logical)" % (env["cpu"], env["cpu_physical_cores"], env["cpu_logical"]))
+            if device == "cuda":
+                gpus.add("%s (driver %s)" % (env["gpu"], env["gpu_driver"]))
+    gpu = ", ".join(sorted(gpus)) or "none: no CUDA device where this ran, so the GPU columns read n/a"
+    return ["- CPU: %s" % ", ".join(sorted(cpus)), "- GPU: %s" % gpu]
+
+
+def software_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
     lines = []
-    for backend, versions in sorted(by_backend.items()):
-        listed = ", ".join("%s %s" % (name, version) for name, version in sorted(versions.items()))
-        lines.append("- backend `%s`: %s" % (backend, listed))
+    for backend, devices in sorted(environment.items()):
+        env = devices.get("cuda") or devices["cpu"]
+        names = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose"]
+        listed = ", ".join("%s %s" % (name, env[name]) for name in names if env.get(name) is not None)
+        threads = ", ".join("%s threads on %s" % (env["threads"], device) for device, env in sorted(devices.items()))
+        lines.append("- backend `%s`: %s; %s" % (backend, listed, threads))
     return lines
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def render_markdown(rows: List[Dict[str, object]], resolved_records: List[Dict[str, object]]) -> str:
-    today = datetime.date.today().isoformat()
+def render_markdown(
+    rows: List[Dict[str, object]],
+    environment: Dict[str, Dict[str, object]],
+    batch_sizes: List[int],
+    seed: Dict[str, Dict[str, str]],
+) -> str:
+    columns = markdown_columns(batch_sizes)
     lines = [
         "# Inference Speed (measured by posebench)",
         "",
-        "Model complexity and inference speed of MMPose models, measured on this machine on %s, "
+        "Model complexity and inference speed of MMPose models, measured on the machine below on %s "
         "with the method of MMPose's published table. Params and FLOPs come from mmcv's "
         "`get_model_complexity_info` on one forward pass of the network (no flip test, no decoding); "
         "FLOPs are multiply-accumulates, as MMPose reports them. thop's count, and the module types "
-        "each counter left at zero, are in `table.csv`." % today,
+        "each counter left at zero, are in `table.csv`. FPS times the test-time step on ready inputs: "
+        "forward, the flip-test pass where the config asks for it, outputs to the host, and keypoint "
+        "decoding; pre-processing excluded." % datetime.date.today().isoformat(),
         "",
         "### Hardware",
         "",
-        "- CPU: %s (%s)" % (cpu_name(), platform.machine()),
+    ] + hardware_lines(environment) + ["", "### Software Environment", ""] + software_lines(environment) + [
         "",
-        "### Software Environment",
-        "",
-    ] + software_lines(resolved_records) + [
-        "",
-        "| " + " | ".join(MARKDOWN_COLUMNS) + " |",
-        "|" + "|".join([" :--- "] + [" :---: "] * (len(MARKDOWN_COLUMNS) - 1)) + "|",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join([" :--- "] + [" :---: "] * (len(columns) - 1)) + "|",
     ]
-    lines += ["| " + " | ".join(markdown_cells(row)) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]))) + " |" for row in rows]
     lines += [
         "",
         "<sup>1</sup> We run several iterations and time each; the mean and standard deviation of FPS are shown.",
         "",
         "<sup>2</sup> FPS is iterations per second, regardless of the batch size of the iteration.",
         "",
-        "Input size is printed as the seed prints it, (C, W, H). `%s`: not measured yet. `%s`: does not "
-        "apply (bottom-up models test one image at a time). <sup>s</sup>: mAP from the seed table, "
-        "no MMPose metafile lists this config." % (NOT_MEASURED, NOT_APPLICABLE),
+        "Input size as the seed prints it, (C, W, H). `%s`: does not apply (bottom-up models test one "
+        "image at a time). `%s`: no such device where this ran. `%s`: not measured. "
+        "%s: cut short of the seed's iterations by the time budget (`config/config.yaml`, `timing`). "
+        "%s: measured here, where the seed printed `/`. %s: mAP from the seed table, no MMPose "
+        "metafile lists this config."
+        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, MARK_BEYOND_SEED, MARK_SEED_MAP),
         "",
     ]
     return "\n".join(lines)
 
 
-def render_csv(rows: List[Dict[str, object]]) -> str:
-    import io
-
+def render_csv(rows: List[Dict[str, object]], batch_sizes: List[int]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=csv_columns(batch_sizes), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

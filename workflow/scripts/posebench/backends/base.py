@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import platform
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 
 class Backend:
@@ -30,9 +30,10 @@ class Backend:
         }
 
     def load_config(self, config_file: Path) -> Dict[str, Any]:
-        """The merged config (inheritance resolved) as plain JSON-able data: model and input size.
+        """The merged config (inheritance resolved) as plain JSON-able data.
 
-        Returns {"model": {...}, "input_size": [height, width] or None}.
+        Returns {"model": {...}, "input_size": [height, width] or None,
+                 "flip_indices": [the keypoint each keypoint becomes when flipped] or None}.
         """
         raise NotImplementedError
 
@@ -48,6 +49,11 @@ class Backend:
 
     def use_counting_forward(self, model) -> None:
         """Make model(tensor) the pass the seed counted: network only, no flip test, no decoding."""
+        raise NotImplementedError
+
+    def test_step(self, model, resolved: Dict[str, Any], batch_size: int, device: str) -> Callable[[], Any]:
+        """The model's test-time step on ready inputs already on `device`: forward, the flip pass
+        when the config's test settings ask for it, outputs to the host, keypoint decoding."""
         raise NotImplementedError
 
 
@@ -81,3 +87,8 @@ def input_size_hw(size: Optional[Any]) -> Optional[List[int]]:
         return [size, size]
     width, height = size
     return [int(height), int(width)]
+
+
+def flip_pairs(flip_indices: List[int]) -> List[List[int]]:
+    """[0, 2, 1] -> [[1, 2]]: MMPose 0.x names the same thing as pairs."""
+    return [[index, flipped] for index, flipped in enumerate(flip_indices) if index < flipped]

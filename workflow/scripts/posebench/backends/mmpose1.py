@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List, Optional
 
 from .base import Backend, input_size_hw, without_checkpoints
 
@@ -24,22 +24,66 @@ class MMPose1(Backend):
         model = without_checkpoints(cfg.model.to_dict())
         codec = cfg.get("codec")
         size = codec.get("input_size") if isinstance(codec, dict) else None
-        return {"model": model, "input_size": input_size_hw(size)}
+        return {"model": model, "input_size": input_size_hw(size), "flip_indices": self._flip_indices(cfg)}
 
-    def build_model(self, model_cfg: Dict[str, Any]):
-        import mmpose.codecs  # noqa: F401  (fills the registries)
+    def _flip_indices(self, cfg) -> Optional[List[int]]:
+        self._fill_registries()
+        from mmpose.datasets.datasets.utils import parse_pose_metainfo
+        from mmpose.registry import DATASETS
+
+        dataset = (cfg.get("test_dataloader") or {}).get("dataset") or {}
+        metainfo = dataset.get("metainfo")
+        if metainfo is None and dataset.get("type"):
+            metainfo = DATASETS.get(dataset["type"]).METAINFO
+        if metainfo is None:
+            return None
+        return [int(index) for index in parse_pose_metainfo(dict(metainfo))["flip_indices"]]
+
+    @staticmethod
+    def _fill_registries() -> None:
+        import mmpose.codecs  # noqa: F401
         import mmpose.datasets  # noqa: F401
         import mmpose.models  # noqa: F401
         from mmengine.registry import DefaultScope
-        from mmpose.registry import MODELS
 
         if not DefaultScope.check_instance_created("posebench"):
             DefaultScope.get_instance("posebench", scope_name="mmpose")
-        model = MODELS.build(model_cfg)
-        return model.eval()
+
+    def build_model(self, model_cfg: Dict[str, Any]):
+        self._fill_registries()
+        from mmpose.registry import MODELS
+
+        return MODELS.build(model_cfg).eval()
 
     def use_counting_forward(self, model) -> None:
         model.forward = model._forward
+
+    def test_step(self, model, resolved: Dict[str, Any], batch_size: int, device: str) -> Callable[[], Any]:
+        import torch
+
+        height, width = resolved["input_size"]
+        inputs = torch.randn(batch_size, 3, height, width, device=device)
+        samples = [self._data_sample(height, width, resolved["flip_indices"]) for _ in range(batch_size)]
+        return lambda: model(inputs, samples, mode="predict")
+
+    @staticmethod
+    def _data_sample(height: int, width: int, flip_indices: Optional[List[int]]):
+        """What the test pipeline would attach to a whole-image crop of the input size."""
+        import numpy as np
+        from mmengine.structures import InstanceData
+        from mmpose.structures import PoseDataSample
+
+        sample = PoseDataSample(
+            metainfo=dict(
+                input_size=(width, height), input_center=np.array([width / 2, height / 2], dtype=np.float32),
+                input_scale=np.array([width, height], dtype=np.float32), img_shape=(height, width),
+                ori_shape=(height, width), flip_indices=flip_indices, id=0, img_id=0,
+            )
+        )
+        sample.gt_instances = InstanceData(
+            bboxes=np.array([[0, 0, width, height]], dtype=np.float32), bbox_scores=np.ones(1, dtype=np.float32)
+        )
+        return sample
 
 
 BACKEND = MMPose1()

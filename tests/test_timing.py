@@ -1,0 +1,74 @@
+"""The measurement loop, with a fake clock: policy, FPS arithmetic, device synchronisation."""
+import statistics
+import subprocess
+
+import pytest
+from conftest import REPO
+from posebench.timing import fps_summary, run_iterations
+
+POLICY = {"iterations": 50, "warmup": 5, "min_iterations": 3, "budget_s": 20.0, "long_iteration_s": 2.0}
+
+
+class FakeDevice:
+    """A step whose iterations take the given seconds on a fake clock, logging every call."""
+
+    def __init__(self, durations):
+        self.durations = list(durations)
+        self.now = 0.0
+        self.calls = []
+
+    def clock(self):
+        return self.now
+
+    def step(self):
+        self.calls.append("step")
+        self.now += self.durations.pop(0)
+
+    def synchronize(self):
+        self.calls.append("sync")
+
+
+def measure(durations, **policy):
+    device = FakeDevice(durations)
+    result = run_iterations(device.step, device.synchronize, dict(POLICY, **policy), lambda line: None, device.clock)
+    return result, device
+
+
+def test_fps_is_the_mean_and_population_std_of_per_iteration_fps():
+    summary = fps_summary([0.5, 0.25, 0.25, 0.125])
+    assert summary["fps_mean"] == pytest.approx((2 + 4 + 4 + 8) / 4)
+    assert summary["fps_std"] == pytest.approx(statistics.pstdev([2, 4, 4, 8]))
+    assert summary["fps_std"] == pytest.approx(4.75 ** 0.5)  # mean 4.5, squared deviations 19 / 4
+
+
+def test_a_fast_model_gets_the_seeds_five_warmups_and_fifty_iterations():
+    result, _ = measure([0.1] * 55)
+    assert (result["warmup"], result["iterations"], result["capped"]) == (5, 50, False)
+    assert result["seconds"] == pytest.approx([0.1] * 50)
+    assert result["fps_mean"] == pytest.approx(10.0) and result["fps_std"] == pytest.approx(0.0)
+
+
+def test_the_budget_cuts_a_slow_model_short_and_says_so():
+    result, _ = measure([1.5] * 5 + [1.5] * 50)
+    # 14 iterations reach 21 s >= the 20 s budget
+    assert (result["warmup"], result["iterations"], result["capped"]) == (5, 14, True)
+
+
+def test_a_long_iteration_gets_one_warmup_and_the_minimum_iterations():
+    result, device = measure([30.0] * 10)
+    assert (result["warmup"], result["iterations"], result["capped"]) == (1, 3, True)
+    assert len(device.durations) == 6  # nothing ran beyond what was recorded
+
+
+def test_the_device_is_synchronised_around_every_timed_step():
+    _, device = measure([0.1] * 55)
+    assert device.calls == ["sync", "step", "sync"] * 55
+
+
+def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):
+    """The CUDA path itself, on a machine without one: a clear failure, no fake number."""
+    python = REPO / ".venvs" / "mmpose1" / "bin" / "python"
+    code = "from posebench.timing import prepare_device; prepare_device('cuda', 1)"
+    run = subprocess.run([str(python), "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "RuntimeError: device cuda: torch 2.13.0+cpu sees no CUDA device on this machine" in run.stderr

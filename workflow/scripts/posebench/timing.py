@@ -1,0 +1,117 @@
+"""Step 3: FPS of one model's test-time step on one device, measured as MMPose 0.x's
+.dev_scripts/benchmark/speed_test.py did: random weights, eval(), no_grad, inputs already on the
+device, warm-ups, then timed iterations; per-iteration FPS = 1 / seconds, mean and population std.
+FPS counts iterations per second whatever the batch size (the seed's footnote 2).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Dict, List
+
+from .backends import get_backend
+from .environment import describe_environment
+
+TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
+SINGLE_IMAGE_REASON = "the bottom-up test step takes one image at a time"
+
+
+def fps_summary(seconds: List[float]) -> Dict[str, float]:
+    fps = [1.0 / value for value in seconds]
+    return {"fps_mean": statistics.fmean(fps), "fps_std": statistics.pstdev(fps)}
+
+
+def run_iterations(
+    step: Callable[[], object],
+    synchronize: Callable[[], None],
+    policy: Dict[str, float],
+    progress: Callable[[str], None] = print,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Dict[str, object]:
+    """Warm up, then time iterations of `step` until the seed's count, or until the time budget
+    is spent once the minimum count is reached. One warm-up only when an iteration is long."""
+    warmups = 0
+    while warmups < policy["warmup"]:
+        seconds = _timed(step, synchronize, clock)
+        warmups += 1
+        progress("warm-up %d: %.4f s" % (warmups, seconds))
+        if seconds > policy["long_iteration_s"]:
+            break
+    timed: List[float] = []
+    while len(timed) < policy["iterations"]:
+        if len(timed) >= policy["min_iterations"] and sum(timed) >= policy["budget_s"]:
+            break
+        timed.append(_timed(step, synchronize, clock))
+        progress("iteration %d/%d: %.4f s" % (len(timed), policy["iterations"], timed[-1]))
+    return dict(
+        fps_summary(timed),
+        seconds=timed,
+        warmup=warmups,
+        iterations=len(timed),
+        capped=len(timed) < policy["iterations"],
+    )
+
+
+def _timed(step: Callable[[], object], synchronize: Callable[[], None], clock: Callable[[], float]) -> float:
+    synchronize()
+    start = clock()
+    step()
+    synchronize()
+    return clock() - start
+
+
+def device_synchronizer(device: str) -> Callable[[], None]:
+    import torch
+
+    if device == "cuda":
+        return torch.cuda.synchronize
+    return lambda: None
+
+
+def prepare_device(device: str, threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError("device cuda: torch %s sees no CUDA device on this machine" % torch.__version__)
+        torch.backends.cudnn.benchmark = True  # as the seed's 0.x configs set it
+
+
+def time_model(
+    resolved: Dict[str, object],
+    device: str,
+    batch_sizes: List[int],
+    policy: Dict[str, float],
+    threads: int,
+    progress: Callable[[str], None] = print,
+) -> Dict[str, object]:
+    import torch
+
+    prepare_device(device, threads)
+    backend = get_backend(resolved["backend"])
+    model = backend.build_model(resolved["model_cfg"]).to(device)
+    flip = bool((resolved["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
+    batches = {}
+    for batch_size in batch_sizes:
+        if batch_size > 1 and resolved["single_image_test_step"]:
+            batches[str(batch_size)] = {"status": "not applicable", "reason": SINGLE_IMAGE_REASON}
+            continue
+        progress("batch size %d on %s" % (batch_size, device))
+        step = backend.test_step(model, resolved, batch_size, device)
+        with torch.no_grad():
+            measured = run_iterations(step, device_synchronizer(device), policy, progress)
+        batches[str(batch_size)] = dict(measured, status="measured")
+        progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
+    return {
+        "id": resolved["id"],
+        "config_hash": resolved["config_hash"],
+        "device": device,
+        "threads": threads,
+        "policy": dict(policy),
+        "flip_test": flip,
+        "timed_region": TIMED_REGION.format(flip=" and its flip-test pass" if flip else ""),
+        "batches": batches,
+        "environment": describe_environment(backend, device, threads),
+    }
+
