@@ -5,15 +5,23 @@ CORES ?= 2
 SNAKEMAKE := .venvs/driver/bin/snakemake
 BACKENDS := mmpose1 mmpose0
 
-.PHONY: table setup test check-complexity lint format
+.PHONY: table setup test cluster-tools check-complexity lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES) results/table.md
 
 setup:
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done
 
-test: setup
+test: setup cluster-tools
 	.venvs/driver/bin/pytest -q tests
+
+# Debian's Slurm and munge, for the test that runs the SLURM profile on a one-node cluster;
+# installed only as root, else that test says why it is skipped.
+cluster-tools:
+	@command -v slurmctld >/dev/null && command -v munged >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
+	  else echo "no Slurm here and not root: the SLURM test will be skipped"; fi
 
 # Every row's params and FLOPs against the seed's published numbers (after `make table`).
 check-complexity:

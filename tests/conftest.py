@@ -26,9 +26,14 @@ class Workflow:
                 shutil.copy(source, root / name)
         (root / ".venvs").symlink_to(REPO / ".venvs")
 
+    def command(self, args) -> list:
+        return [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]
+
     def snakemake(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        command = [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]
-        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(self.command(args), cwd=self.root, capture_output=True, text=True, timeout=timeout)
+
+    def start_snakemake(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen(self.command(args), cwd=self.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def write(self, relative: str, text: str) -> None:
         (self.root / relative).write_text(text)

@@ -61,6 +61,16 @@ CASES = {
         ["--config", "batch_sizes=[1,0]"],
         "posebench: config: field batch_sizes.1: 0 is less than the minimum of 1",
     ),
+    "batch size negative": (
+        lambda w: None,
+        ["--config", "batch_sizes=[-1]"],
+        "posebench: config: field batch_sizes.0: -1 is less than the minimum of 1",
+    ),
+    "missing field": (
+        lambda w: edit_models(w, "    input_size: 256x192\n", ""),
+        [],
+        "posebench: config/models.yaml: model 'alexnet_coco_256x192': field entry: missing required field: input_size",
+    ),
     "batch size not an integer": (
         lambda w: None,
         ["--config", "batch_sizes=[2.5]"],

@@ -60,9 +60,15 @@ def load_selected_models():
     return {entry["id"]: entry for entry in models}
 
 
+# Only a run whose jobs execute on this machine can ask it whether it has a GPU; a cluster run's
+# jobs (and each job's own re-parse of this file on its node) take the devices as configured.
+JOBS_RUN_HERE = workflow.is_main_process and workflow.local_exec
+
 try:
     MODELS = load_selected_models()
-    DEVICES = catalog.timing_devices(config["devices"], cuda_visible())
+    DEVICES = catalog.timing_devices(
+        config["devices"], cuda_visible() if JOBS_RUN_HERE else None
+    )
 except catalog.CatalogError as error:
     sys.exit("posebench: %s" % error)
 
@@ -101,6 +107,35 @@ def timing_policy():
 def timing_threads():
     threads = config["timing"]["threads"]
     return "--threads %d" % threads if threads else ""
+
+
+# The code each step runs (under workflow/scripts): a change to any of it re-runs that step's
+# jobs, and only those.
+STEP_CODE = {
+    "resolve": ["resolve_model.py"]
+    + ["posebench/%s.py" % name for name in ("resolve", "catalog", "metafile", "seed")],
+    "complexity": ["count_complexity.py"]
+    + ["posebench/%s.py" % name for name in ("complexity", "failures")],
+    "timing": ["time_model.py"]
+    + ["posebench/%s.py" % name for name in ("timing", "environment", "failures")],
+    "table": ["make_table.py"]
+    + ["posebench/%s.py" % name for name in ("table", "seed")],
+}
+SHARED_CODE = ["posebench/__init__.py", "posebench/records.py"]
+BACKEND_CODE = ["posebench/backends/__init__.py", "posebench/backends/base.py"]
+
+
+def step_code(step):
+    """The step's scripts; for a model's step, also its backend's adapter."""
+    files = ["workflow/scripts/" + name for name in STEP_CODE[step] + SHARED_CODE]
+    if step == "table":
+        return files
+
+    def with_backend(wildcards):
+        adapter = "posebench/backends/%s.py" % MODELS[wildcards.model]["backend"]
+        return files + ["workflow/scripts/" + name for name in BACKEND_CODE + [adapter]]
+
+    return with_backend
 
 
 def per_model(pattern):

@@ -1,6 +1,7 @@
 rule complexity:
     input:
-        "results/resolved/{model}.json",
+        resolved="results/resolved/{model}.json",
+        code=step_code("complexity"),
     output:
         "results/complexity/{model}.json",
     log:
@@ -10,4 +11,4 @@ rule complexity:
     params:
         python=backend_python,
     shell:
-        "{params.python} workflow/scripts/count_complexity.py {input} {output} > {log} 2>&1"
+        "{params.python} workflow/scripts/count_complexity.py {input.resolved} {output} > {log} 2>&1"

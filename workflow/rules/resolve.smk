@@ -1,6 +1,7 @@
 rule resolve:
     input:
         seed_table="resources/seed_table.csv",
+        code=step_code("resolve"),
     output:
         "results/resolved/{model}.json",
     log:

@@ -4,6 +4,7 @@ rule table:
         complexity=per_model("results/complexity/{model}.json"),
         timing=per_model_and_device("results/timing/{model}/{device}.json"),
         seed_table="resources/seed_table.csv",
+        code=step_code("table"),
     output:
         markdown="results/table.md",
         csv="results/table.csv",
@@ -15,9 +16,10 @@ rule table:
     params:
         python=driver_python(),
         batch_sizes=" ".join(str(size) for size in config["batch_sizes"]),
+        max_cv=config["max_cv"],
     shell:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"
         " --complexity {input.complexity} --timing {input.timing}"
-        " --batch-sizes {params.batch_sizes} --seed-table {input.seed_table}"
+        " --batch-sizes {params.batch_sizes} --seed-table {input.seed_table} --max-cv {params.max_cv}"
         " --markdown {output.markdown} --csv {output.csv}"
         " --environment {output.environment} > {log} 2>&1"

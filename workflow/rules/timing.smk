@@ -1,6 +1,7 @@
 rule timing:
     input:
-        "results/resolved/{model}.json",
+        resolved="results/resolved/{model}.json",
+        code=step_code("timing"),
     output:
         "results/timing/{model}/{device}.json",
     log:
@@ -8,12 +9,14 @@ rule timing:
     conda:
         backend_conda_env
     # every core given to snakemake: nothing else runs beside a measurement
-    threads: workflow.cores
+    threads: max(1, workflow.cores or 1)
+    resources:
+        gpu=lambda wildcards: 1 if wildcards.device == "cuda" else 0,
     params:
         python=backend_python,
         batch_sizes=" ".join(str(size) for size in config["batch_sizes"]),
         policy=timing_policy(),
         threads=timing_threads(),
     shell:
-        "{params.python} workflow/scripts/time_model.py {input} {output} --device {wildcards.device}"
+        "{params.python} workflow/scripts/time_model.py {input.resolved} {output} --device {wildcards.device}"
         " --batch-sizes {params.batch_sizes} --policy {params.policy:q} {params.threads} > {log} 2>&1"

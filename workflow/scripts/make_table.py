@@ -15,6 +15,7 @@ def main() -> None:
     parser.add_argument("--timing", type=Path, nargs="+", required=True)
     parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
     parser.add_argument("--seed-table", type=Path, required=True, help="to mark cells beyond the seed")
+    parser.add_argument("--max-cv", type=float, required=True, help="mark FPS whose std/mean is over this")
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("--csv", type=Path, required=True)
     parser.add_argument("--environment", type=Path, required=True)
@@ -32,7 +33,8 @@ def main() -> None:
     environment = collect_environment(timings)
     write_json(args.environment, environment)
     write_text(args.csv, render_csv(rows, args.batch_sizes))
-    write_text(args.markdown, render_markdown(rows, environment, args.batch_sizes, read_seed_csv(args.seed_table)))
+    seed = read_seed_csv(args.seed_table)
+    write_text(args.markdown, render_markdown(rows, environment, args.batch_sizes, seed, args.max_cv))
 
 
 if __name__ == "__main__":

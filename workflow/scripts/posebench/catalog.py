@@ -156,11 +156,17 @@ def parse_input_size(text: str) -> List[int]:
     return [int(height), int(width)]
 
 
-def timing_devices(requested: object, has_cuda: bool) -> List[str]:
-    """`auto` is cpu, plus cuda when present; cuda asked for by name must be there."""
+def timing_devices(requested: object, has_cuda: Optional[bool]) -> List[str]:
+    """`auto` is cpu, plus cuda when present; cuda asked for by name must be there. has_cuda is
+    None when the jobs run on other machines (a cluster): then the list must be explicit."""
     if requested == "auto":
+        if has_cuda is None:
+            raise CatalogError(
+                "config: field devices: auto cannot tell which devices the cluster's nodes have; "
+                "set devices, e.g. --config devices='[cpu]' or devices='[cpu,cuda]'"
+            )
         return ["cpu", "cuda"] if has_cuda else ["cpu"]
-    if "cuda" in requested and not has_cuda:
+    if "cuda" in requested and has_cuda is False:
         raise CatalogError("config: field devices: cuda asked for, but this machine has no CUDA device (nvidia-smi finds none)")
     return list(requested)
 

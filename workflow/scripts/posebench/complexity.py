@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Dict, Iterable, List, Tuple
 
 from .backends import get_backend
+from .failures import ModelFailure, model_stage
 
 FLOPS_CONVENTION = "multiply-accumulates (MACs), reported as FLOPs as MMPose does"
 
@@ -79,21 +80,26 @@ def count_with_thop(model, input_chw: Tuple[int, int, int], executed: List[objec
 
 
 def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:
+    record = {"id": resolved["id"], "config_hash": resolved["config_hash"], "flops_convention": FLOPS_CONVENTION}
     backend = get_backend(resolved["backend"])
-    model = backend.build_model(resolved["model_cfg"])
-    backend.use_counting_forward(model)
     height, width = resolved["input_size"]
     input_chw = (3, height, width)
-    executed = executed_leaf_modules(model, input_chw)
-    seed_counter = count_with_mmcv(model, input_chw, executed)
-    return {
-        "id": resolved["id"],
-        "config_hash": resolved["config_hash"],
-        "input_shape": [1, 3, height, width],
-        "flops_convention": FLOPS_CONVENTION,
-        "params": seed_counter["params"],
-        "params_m": seed_counter["params_m"],
-        "gflops": seed_counter["gflops"],
-        "mmcv": seed_counter,
-        "thop": count_with_thop(model, input_chw, executed),
-    }
+    try:
+        with model_stage("build"):
+            model = backend.build_model(resolved["model_cfg"])
+            backend.use_counting_forward(model)
+        with model_stage("count"):
+            executed = executed_leaf_modules(model, input_chw)
+            seed_counter = count_with_mmcv(model, input_chw, executed)
+    except ModelFailure as failure:
+        return dict(record, status="failed", failure=failure.record)
+    return dict(
+        record,
+        status="counted",
+        input_shape=[1, 3, height, width],
+        params=seed_counter["params"],
+        params_m=seed_counter["params_m"],
+        gflops=seed_counter["gflops"],
+        mmcv=seed_counter,
+        thop=count_with_thop(model, input_chw, executed),
+    )

@@ -14,10 +14,11 @@ TABLE_DEVICES = [("cuda", "gpu", "GPU"), ("cpu", "cpu", "CPU")]  # the seed's or
 MARK_CAPPED = "<sup>c</sup>"
 MARK_BEYOND_SEED = "<sup>b</sup>"
 MARK_SEED_MAP = "<sup>s</sup>"
+MARK_UNSTEADY = "<sup>v</sup>"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
     "gflops", "params_m", "thop_gflops", "thop_params_m",
-    "mmcv_uncounted_module_types", "thop_uncounted_module_types",
+    "mmcv_uncounted_module_types", "thop_uncounted_module_types", "failures",
 ]
 FPS_FIELDS = ["", "_mean", "_std", "_iterations", "_capped"]
 
@@ -50,6 +51,8 @@ def fps_fields(batch: Optional[Dict[str, object]], timed: bool, key: str) -> Dic
         return {key: NO_DEVICE}
     if batch is None:
         return {key: NOT_MEASURED}
+    if batch["status"] == "failed":
+        return {key: batch["kind"]}
     if batch["status"] != "measured":
         return {key: NOT_APPLICABLE}
     return {
@@ -70,7 +73,6 @@ def table_row(
     """One flat record per model: what the CSV holds and the markdown shows."""
     entry = resolved["entry"]
     height, width = resolved["input_size"]
-    thop = complexity["thop"]
     row = {
         "id": resolved["id"],
         "algorithm": entry["algorithm"],
@@ -80,6 +82,25 @@ def table_row(
         "input_size": "%dx%d" % (height, width),
         "map": resolved["map"]["value"],
         "map_source": resolved["map"]["source"],
+    }
+    row.update(complexity_fields(complexity))
+    failures = [describe_failure("complexity", complexity["failure"])] if complexity["status"] == "failed" else []
+    for device, column_device, _ in TABLE_DEVICES:
+        timing = timings.get(device)
+        for size in batch_sizes:
+            batch = timing["batches"].get(str(size)) if timing else None
+            row.update(fps_fields(batch, timing is not None, fps_key(column_device, size)))
+            if batch and batch["status"] == "failed":
+                failures.append(describe_failure("%s bs=%d" % (device, size), batch))
+    row["failures"] = "; ".join(failures)
+    return row
+
+
+def complexity_fields(complexity: Dict[str, object]) -> Dict[str, object]:
+    if complexity["status"] == "failed":
+        return {"gflops": complexity["failure"]["kind"], "params_m": complexity["failure"]["kind"]}
+    thop = complexity["thop"]
+    return {
         "gflops": complexity["gflops"],
         "params_m": complexity["params_m"],
         "thop_gflops": thop.get("gflops", ""),
@@ -87,12 +108,10 @@ def table_row(
         "mmcv_uncounted_module_types": type_counts(complexity["mmcv"]["uncounted_module_types"]),
         "thop_uncounted_module_types": type_counts(thop.get("uncounted_module_types")) or thop.get("error", ""),
     }
-    for device, column_device, _ in TABLE_DEVICES:
-        timing = timings.get(device)
-        for size in batch_sizes:
-            batch = timing["batches"].get(str(size)) if timing else None
-            row.update(fps_fields(batch, timing is not None, fps_key(column_device, size)))
-    return row
+
+
+def describe_failure(where: str, failure: Dict[str, str]) -> str:
+    return "%s: %s in %s: %s" % (where, failure["kind"], failure["stage"], failure["message"])
 
 
 def map_cell(row: Dict[str, object]) -> str:
@@ -101,12 +120,18 @@ def map_cell(row: Dict[str, object]) -> str:
     return "%g%s" % (row["map"], MARK_SEED_MAP if row["map_source"] == "seed" else "")
 
 
-def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]]) -> str:
+def number_cell(value: object) -> str:
+    return seed_number(value) if isinstance(value, float) else str(value)
+
+
+def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]], max_cv: float) -> str:
     cell = str(row[key])
     if key + "_mean" not in row:
         return cell
     if row[key + "_capped"]:
         cell += MARK_CAPPED
+    if row[key + "_std"] > max_cv * row[key + "_mean"]:
+        cell += MARK_UNSTEADY
     if seed_row and seed_row.get(key) == NOT_APPLICABLE:
         cell += MARK_BEYOND_SEED
     return cell
@@ -122,16 +147,18 @@ def markdown_columns(batch_sizes: List[int]) -> List[str]:
     return columns
 
 
-def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]]) -> List[str]:
+def markdown_cells(
+    row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]], max_cv: float
+) -> List[str]:
     height, width = row["input_size"].split("x")
     config_path = row["config"] if str(row["config"]).startswith(("./", "/")) else "configs/" + str(row["config"])
     cells = [
         str(row["algorithm"]), str(row["model"]), "[config](%s)" % config_path,
         "(3, %s, %s)" % (width, height), map_cell(row),
-        seed_number(row["gflops"]), seed_number(row["params_m"]),
+        number_cell(row["gflops"]), number_cell(row["params_m"]),
     ]
     for _, column_device, _ in TABLE_DEVICES:
-        cells += [fps_cell(row, fps_key(column_device, size), seed_row) for size in batch_sizes]
+        cells += [fps_cell(row, fps_key(column_device, size), seed_row, max_cv) for size in batch_sizes]
     return cells
 
 
@@ -171,6 +198,7 @@ def render_markdown(
     environment: Dict[str, Dict[str, object]],
     batch_sizes: List[int],
     seed: Dict[str, Dict[str, str]],
+    max_cv: float,
 ) -> str:
     columns = markdown_columns(batch_sizes)
     lines = [
@@ -191,7 +219,7 @@ def render_markdown(
         "| " + " | ".join(columns) + " |",
         "|" + "|".join([" :--- "] + [" :---: "] * (len(columns) - 1)) + "|",
     ]
-    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]))) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]), max_cv)) + " |" for row in rows]
     lines += [
         "",
         "<sup>1</sup> We run several iterations and time each; the mean and standard deviation of FPS are shown.",
@@ -201,9 +229,11 @@ def render_markdown(
         "Input size as the seed prints it, (C, W, H). `%s`: does not apply (bottom-up models test one "
         "image at a time). `%s`: no such device where this ran. `%s`: not measured. "
         "%s: cut short of the seed's iterations by the time budget (`config/config.yaml`, `timing`). "
+        "%s: unsteady, the standard deviation is over %g of the mean. "
         "%s: measured here, where the seed printed `/`. %s: mAP from the seed table, no MMPose "
-        "metafile lists this config."
-        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, MARK_BEYOND_SEED, MARK_SEED_MAP),
+        "metafile lists this config. `error`, `OOM`: the model failed there (out of memory for `OOM`); "
+        "`table.csv` and the job's log under `logs/` say how."
+        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, MARK_UNSTEADY, max_cv, MARK_BEYOND_SEED, MARK_SEED_MAP),
         "",
     ]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List
 
 from .backends import get_backend
 from .environment import describe_environment
+from .failures import ModelFailure, model_stage
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
 SINGLE_IMAGE_REASON = "the bottom-up test step takes one image at a time"
@@ -86,23 +87,16 @@ def time_model(
     threads: int,
     progress: Callable[[str], None] = print,
 ) -> Dict[str, object]:
-    import torch
-
     prepare_device(device, threads)
     backend = get_backend(resolved["backend"])
-    model = backend.build_model(resolved["model_cfg"]).to(device)
     flip = bool((resolved["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
-    batches = {}
-    for batch_size in batch_sizes:
-        if batch_size > 1 and resolved["single_image_test_step"]:
-            batches[str(batch_size)] = {"status": "not applicable", "reason": SINGLE_IMAGE_REASON}
-            continue
-        progress("batch size %d on %s" % (batch_size, device))
-        step = backend.test_step(model, resolved, batch_size, device)
-        with torch.no_grad():
-            measured = run_iterations(step, device_synchronizer(device), policy, progress)
-        batches[str(batch_size)] = dict(measured, status="measured")
-        progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
+    try:
+        with model_stage("build"):
+            model = backend.build_model(resolved["model_cfg"]).to(device)
+        batches = {str(size): time_batch(backend, model, resolved, size, device, policy, progress) for size in batch_sizes}
+    except ModelFailure as failure:
+        progress("failed: %s" % failure)
+        batches = {str(size): failure.record for size in batch_sizes}
     return {
         "id": resolved["id"],
         "config_hash": resolved["config_hash"],
@@ -115,3 +109,23 @@ def time_model(
         "environment": describe_environment(backend, device, threads),
     }
 
+
+def time_batch(backend, model, resolved, batch_size, device, policy, progress) -> Dict[str, object]:
+    """One measurement; a failure of the model at this batch size (out of memory, say) is recorded
+    and the next batch size still runs."""
+    import torch
+
+    if batch_size > 1 and resolved["single_image_test_step"]:
+        return {"status": "not applicable", "reason": SINGLE_IMAGE_REASON}
+    progress("batch size %d on %s" % (batch_size, device))
+    try:
+        with model_stage("test step at batch size %d" % batch_size), torch.no_grad():
+            step = backend.test_step(model, resolved, batch_size, device)
+            measured = run_iterations(step, device_synchronizer(device), policy, progress)
+    except ModelFailure as failure:
+        progress("failed: %s" % failure)
+        if device == "cuda":
+            torch.cuda.empty_cache()
+        return failure.record
+    progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
+    return dict(measured, status="measured")

@@ -1,0 +1,102 @@
+"""A model that fails, and a job that is killed: the table still comes out, nothing half-written."""
+import json
+import signal
+import time
+
+import psutil
+import pytest
+from posebench.failures import ERROR, OOM, failure_kind, failure_record
+from posebench.table import fps_cell
+
+TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+# a user's config whose backbone raises when built (ResNet has no depth 51)
+BROKEN_CONFIG = """_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py']
+model = dict(backbone=dict(depth=51))
+"""
+BROKEN_ROW = """
+  - id: broken_res51
+    algorithm: topdown_heatmap
+    model: ResNet-51
+    backend: mmpose1
+    config: ./configs/broken_res51.py
+    input_size: 256x192
+"""
+
+
+def test_out_of_memory_is_told_apart_from_other_errors():
+    assert failure_kind(MemoryError()) == OOM
+    assert failure_kind(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")) == OOM
+    assert failure_kind(KeyError("invalid depth 51 for resnet")) == ERROR
+    record = failure_record("build", ValueError("first line\nsecond line"))
+    assert record == {"status": "failed", "stage": "build", "kind": ERROR, "message": "ValueError: first line"}
+
+
+def test_unsteady_and_capped_measurements_are_marked():
+    row = {"k": "10.00 ± 2.00", "k_mean": 10.0, "k_std": 2.0, "k_capped": True}
+    assert fps_cell(row, "k", None, max_cv=0.1) == "10.00 ± 2.00<sup>c</sup><sup>v</sup>"
+    assert fps_cell(dict(row, k_capped=False), "k", None, max_cv=0.25) == "10.00 ± 2.00"
+
+
+def test_a_model_that_fails_is_recorded_and_the_table_still_comes_out(workflow):
+    (workflow.root / "configs").mkdir()
+    workflow.write("configs/broken_res51.py", BROKEN_CONFIG)
+    models = workflow.root / "config" / "models.yaml"
+    models.write_text(models.read_text() + BROKEN_ROW)
+
+    run = workflow.snakemake(
+        "results/table.md", "--config", "select=[broken_res51,shufflenetv2_coco_256x192]", TINY_TIMING
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+    complexity = json.loads((workflow.root / "results" / "complexity" / "broken_res51.json").read_text())
+    assert complexity["status"] == "failed"
+    assert complexity["failure"] == {
+        "status": "failed", "stage": "build", "kind": "error", "message": "KeyError: 'invalid depth 51 for resnet'"
+    }
+    timing = json.loads((workflow.root / "results" / "timing" / "broken_res51" / "cpu.json").read_text())
+    assert timing["batches"]["1"]["kind"] == "error" and timing["batches"]["10"]["stage"] == "build"
+    assert "Traceback" in (workflow.root / "logs" / "complexity" / "broken_res51.log").read_text()
+
+    table = (workflow.root / "results" / "table.md").read_text()
+    rows = [line for line in table.splitlines() if "[config]" in line]
+    assert len(rows) == 2
+    assert rows[0].endswith("| error | error | n/a | n/a | error | error |")
+    assert "| 1.37 | 7.55 | n/a | n/a | " in rows[1]
+    csv_text = (workflow.root / "results" / "table.csv").read_text()
+    assert "complexity: error in build: KeyError: 'invalid depth 51 for resnet'" in csv_text
+
+
+def child_running(process: psutil.Process, script: str):
+    for child in process.children(recursive=True):
+        try:
+            if script in " ".join(child.cmdline()) and child.name().startswith("python"):
+                return child
+        except psutil.NoSuchProcess:
+            pass
+    return None
+
+
+def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow):
+    model = "shufflenetv2_coco_256x192"
+    log = workflow.root / "logs" / "timing" / model / "cpu.log"
+    slow = "timing={iterations: 1000, warmup: 1, min_iterations: 1000, budget_s: 1000}"
+    run = workflow.start_snakemake("results/table.md", "--config", "select=[%s]" % model, slow)
+    try:
+        deadline = time.time() + 300
+        while not (log.exists() and "iteration 3/1000" in log.read_text()):
+            assert time.time() < deadline and run.poll() is None, "the timing job never got going"
+            time.sleep(0.5)
+        job = child_running(psutil.Process(run.pid), "time_model.py")
+        job.send_signal(signal.SIGKILL)  # as the OOM killer or a preempted node would
+        assert run.wait(timeout=120) == 1
+    finally:
+        if run.poll() is None:
+            run.kill()
+    timing_dir = workflow.root / "results" / "timing" / model
+    assert not timing_dir.exists() or list(timing_dir.iterdir()) == []
+    assert not (workflow.root / "results" / "table.md").exists()
+
+    again = workflow.snakemake("results/table.md", "--config", "select=[%s]" % model, TINY_TIMING)
+    assert again.returncode == 0, again.stderr[-3000:]
+    rows = [line for line in (workflow.root / "results" / "table.md").read_text().splitlines() if "[config]" in line]
+    assert len(rows) == 1 and " ± " in rows[0]

@@ -1,0 +1,71 @@
+"""After a complete run, Snakemake plans only the jobs whose own inputs changed."""
+import re
+from collections import Counter
+
+TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192"]
+ADDED_ROW = """
+  - id: mobilenetv2_again
+    algorithm: topdown_heatmap
+    model: MobilenetV2
+    backend: mmpose1
+    config: body_2d_keypoint/topdown_heatmap/coco/td-hm_mobilenetv2_8xb64-210e_coco-256x192.py
+    input_size: 256x192
+"""
+
+
+def planned(workflow, models=MODELS, timing=TINY_TIMING):
+    """The (rule, model) pairs a dry run would run; model is None for the table."""
+    run = workflow.snakemake("-n", "results/table.md", "--config", "select=[%s]" % ",".join(models), timing)
+    assert run.returncode == 0, run.stderr[-2000:]
+    jobs, rule = Counter(), None
+    for line in (run.stdout + run.stderr).splitlines():
+        started = re.match(r"^(?:local)?rule (\w+):", line)
+        if started:
+            rule = started[1]
+            if rule == "table":
+                jobs[("table", None)] += 1
+        found = re.search(r"wildcards: model=([\w.-]+)", line)
+        if found and rule:
+            jobs[(rule, found[1])] += 1
+    return jobs
+
+
+def model_jobs(model, rules=("resolve", "complexity", "timing")):
+    return Counter({(rule, model): 1 for rule in rules})
+
+
+def edit(workflow, relative, old, new):
+    path = workflow.root / relative
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_reruns_follow_each_models_own_inputs(workflow):
+    run = workflow.snakemake("results/table.md", "--config", "select=[%s]" % ",".join(MODELS), TINY_TIMING)
+    assert run.returncode == 0, run.stderr[-3000:]
+    table = Counter({("table", None): 1})
+
+    assert planned(workflow) == Counter()
+
+    # one model's entry changed: that model's jobs and the table
+    edit(workflow, "config/models.yaml", "model: ShuffleNetV2\n", "model: ShuffleNet V2\n")
+    assert planned(workflow) == model_jobs(MODELS[0]) + table
+
+    # a new model: its jobs and the table
+    models = workflow.root / "config" / "models.yaml"
+    models.write_text(models.read_text() + ADDED_ROW)
+    assert planned(workflow, MODELS + ["mobilenetv2_again"]) == model_jobs(MODELS[0]) + model_jobs(
+        "mobilenetv2_again"
+    ) + table
+
+    # the timing policy: every timing job, nothing else but the table
+    slower = TINY_TIMING.replace("iterations: 3", "iterations: 4")
+    assert planned(workflow, MODELS[1:], slower) == model_jobs(MODELS[1], ["timing"]) + table
+
+    # a script: the jobs that run it
+    edit(workflow, "workflow/scripts/posebench/complexity.py", '"""Step 2', '"""Step 2 (edited)')
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + table
+    edit(workflow, "workflow/scripts/posebench/table.py", '"""Step last', '"""Step last (edited)')
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + table

@@ -1,0 +1,118 @@
+"""The SLURM profile, for real: a one-node Slurm cluster on this machine runs a tiny pipeline.
+
+Needs Debian's slurm-wlm and munge (`make test` installs them when it runs as root) and root, to
+start the daemons; it writes /etc/slurm/slurm.conf only where none exists, and removes it after.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+SLURM_CONF = Path("/etc/slurm/slurm.conf")
+MARKER = "# written by posebench's tests/test_slurm.py"
+STATE = Path("/tmp/posebench-slurm")
+TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+
+
+def slurm_conf() -> str:
+    node = subprocess.run(["slurmd", "-C"], capture_output=True, text=True, check=True).stdout.splitlines()[0]
+    host = socket.gethostname()
+    return "\n".join([
+        MARKER,
+        "ClusterName=posebench",
+        "SlurmctldHost=%s" % host,
+        "SlurmUser=root",
+        "AuthType=auth/munge",
+        "ProctrackType=proctrack/linuxproc",
+        "TaskPlugin=task/none",
+        "SelectType=select/cons_tres",
+        "SelectTypeParameters=CR_Core_Memory",
+        "ReturnToService=2",
+        "MinJobAge=300",  # squeue, our status command, must still see finished jobs
+        "StateSaveLocation=%s/ctld" % STATE,
+        "SlurmdSpoolDir=%s/d" % STATE,
+        "SlurmctldPidFile=%s/slurmctld.pid" % STATE,
+        "SlurmdPidFile=%s/slurmd.pid" % STATE,
+        "SlurmctldLogFile=%s/slurmctld.log" % STATE,
+        "SlurmdLogFile=%s/slurmd.log" % STATE,
+        "JobCompType=jobcomp/filetxt",  # the scheduler's own record of every finished job
+        "JobCompLoc=%s/jobcomp.log" % STATE,
+        "AccountingStorageType=accounting_storage/none",
+        node,
+        "PartitionName=posebench Nodes=%s Default=YES MaxTime=INFINITE State=UP" % host,
+        "",
+    ])
+
+
+def run(*command: str) -> None:
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster():
+    if not shutil.which("slurmctld") or not shutil.which("munged"):
+        pytest.skip("Debian's slurm-wlm and munge are not installed (make test installs them as root)")
+    if os.geteuid() != 0:
+        pytest.skip("starting Slurm's daemons needs root")
+    if SLURM_CONF.exists() and MARKER not in SLURM_CONF.read_text():
+        pytest.skip("%s belongs to a real cluster; not touching it" % SLURM_CONF)
+    shutil.rmtree(STATE, ignore_errors=True)
+    for folder in ("ctld", "d"):
+        (STATE / folder).mkdir(parents=True)
+    SLURM_CONF.write_text(slurm_conf())
+    munge_pid = Path("/run/munge/munged.pid")
+    started_munge = not munge_pid.exists()
+    try:
+        if started_munge:
+            Path("/run/munge").mkdir(exist_ok=True)
+            shutil.chown("/run/munge", "munge", "munge")
+            run("runuser", "-u", "munge", "--", "munged")
+        run("slurmctld")
+        run("slurmd")
+        deadline = time.time() + 60
+        while "idle" not in subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True).stdout:
+            assert time.time() < deadline, "the Slurm node never came up: see %s" % STATE
+            time.sleep(0.5)
+        yield STATE
+    finally:
+        subprocess.run(["scontrol", "shutdown"], capture_output=True, timeout=60)
+        if started_munge and munge_pid.exists():
+            subprocess.run(["kill", munge_pid.read_text().strip()], capture_output=True)
+        SLURM_CONF.unlink()
+
+
+def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_cluster):
+    shutil.copytree(REPO / "profiles", workflow.root / "profiles")
+    model = "shufflenetv2_coco_256x192"
+    result = subprocess.run(
+        [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--profile", "profiles/slurm",
+         "--slurm-init-seconds-before-status-checks", "5",
+         "results/table.md", "--config", "select=[%s]" % model, "devices=[cpu]", TINY_TIMING],
+        cwd=workflow.root, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = [line for line in (workflow.root / "results" / "table.md").read_text().splitlines() if "[config]" in line]
+    assert len(rows) == 1 and "| 1.37 | 7.55 |" in rows[0]
+
+    # every job went through sbatch: the scheduler's completion log lists them, finished well
+    completed = (slurm_cluster / "jobcomp.log").read_text().splitlines()
+    assert len(completed) >= 4, completed  # resolve, complexity, timing, table
+    assert all("JobState=COMPLETED" in line for line in completed), completed
+    assert "has been submitted with SLURM jobid" in result.stdout + result.stderr
+
+
+def test_a_cluster_run_must_name_its_devices(workflow, slurm_cluster):
+    shutil.copytree(REPO / "profiles", workflow.root / "profiles")
+    result = subprocess.run(
+        [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--profile", "profiles/slurm", "results/table.md"],
+        cwd=workflow.root, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "posebench: config: field devices: auto cannot tell which devices the cluster's nodes have"
+    )
