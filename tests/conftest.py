@@ -9,7 +9,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-WORKFLOW_FILES = ["Snakefile", "workflow", "config", "resources", "envs"]
+WORKFLOW_FILES = ["Snakefile", "workflow", "config", "resources", "envs", "profiles"]
 
 
 class Workflow:

@@ -104,3 +104,13 @@ def test_comparison_reports_params_and_flops_that_stray_from_the_seed():
     assert complexity_mismatches({"a": ours["a"]}, seed, require_all=True) == ["b: missing from our table"]
     ours["a"]["params_m"] = "33.994"
     assert complexity_mismatches({"a": ours["a"]}, seed) == ["a: params 33.99 M, seed 34 M"]
+
+
+def test_devices_are_checked_only_where_they_can_be():
+    assert catalog.timing_devices("auto", True) == ["cpu", "cuda"]
+    assert catalog.timing_devices("auto", False) == ["cpu"]
+    assert catalog.timing_devices(["cpu", "cuda"], None) == ["cpu", "cuda"]  # a cluster's nodes
+    with pytest.raises(CatalogError, match="field devices: cuda asked for, but this machine has no CUDA device"):
+        catalog.timing_devices(["cuda"], False)
+    with pytest.raises(CatalogError, match="field devices: auto needs check_devices"):
+        catalog.timing_devices("auto", None)

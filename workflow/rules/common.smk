@@ -60,14 +60,13 @@ def load_selected_models():
     return {entry["id"]: entry for entry in models}
 
 
-# Only a run whose jobs execute on this machine can ask it whether it has a GPU; a cluster run's
-# jobs (and each job's own re-parse of this file on its node) take the devices as configured.
-JOBS_RUN_HERE = workflow.is_main_process and workflow.local_exec
-
 try:
     MODELS = load_selected_models()
+    # Only the machine that runs the jobs can say whether it has a GPU: a job re-parsing this
+    # file on its node, or a cluster run (check_devices: false), takes the devices as listed.
+    CHECK_DEVICES = workflow.is_main_process and config["check_devices"]
     DEVICES = catalog.timing_devices(
-        config["devices"], cuda_visible() if JOBS_RUN_HERE else None
+        config["devices"], cuda_visible() if CHECK_DEVICES else None
     )
 except catalog.CatalogError as error:
     sys.exit("posebench: %s" % error)
@@ -127,13 +126,13 @@ BACKEND_CODE = ["posebench/backends/__init__.py", "posebench/backends/base.py"]
 
 def step_code(step):
     """The step's scripts; for a model's step, also its backend's adapter."""
-    files = ["workflow/scripts/" + name for name in STEP_CODE[step] + SHARED_CODE]
+    files = [f"workflow/scripts/{name}" for name in STEP_CODE[step] + SHARED_CODE]
     if step == "table":
         return files
 
     def with_backend(wildcards):
-        adapter = "posebench/backends/%s.py" % MODELS[wildcards.model]["backend"]
-        return files + ["workflow/scripts/" + name for name in BACKEND_CODE + [adapter]]
+        adapter = f"posebench/backends/{MODELS[wildcards.model]['backend']}.py"
+        return files + [f"workflow/scripts/{name}" for name in BACKEND_CODE + [adapter]]
 
     return with_backend
 

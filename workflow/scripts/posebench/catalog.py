@@ -158,12 +158,12 @@ def parse_input_size(text: str) -> List[int]:
 
 def timing_devices(requested: object, has_cuda: Optional[bool]) -> List[str]:
     """`auto` is cpu, plus cuda when present; cuda asked for by name must be there. has_cuda is
-    None when the jobs run on other machines (a cluster): then the list must be explicit."""
+    None when it cannot be asked here (the jobs run on other machines): the list must be explicit."""
     if requested == "auto":
         if has_cuda is None:
             raise CatalogError(
-                "config: field devices: auto cannot tell which devices the cluster's nodes have; "
-                "set devices, e.g. --config devices='[cpu]' or devices='[cpu,cuda]'"
+                "config: field devices: auto needs check_devices; on a cluster list the devices, "
+                "e.g. --config devices='[cpu,cuda]' check_devices=false"
             )
         return ["cpu", "cuda"] if has_cuda else ["cpu"]
     if "cuda" in requested and has_cuda is False:
