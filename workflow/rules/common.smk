@@ -103,6 +103,10 @@ def timing_policy():
     return json.dumps(policy, sort_keys=True)
 
 
+def batch_sizes_arg():
+    return " ".join(str(size) for size in config["batch_sizes"])
+
+
 def timing_threads():
     threads = config["timing"]["threads"]
     return "--threads %d" % threads if threads else ""

@@ -15,7 +15,7 @@ rule table:
         DRIVER_CONDA_ENV
     params:
         python=driver_python(),
-        batch_sizes=" ".join(str(size) for size in config["batch_sizes"]),
+        batch_sizes=batch_sizes_arg(),
         max_cv=config["max_cv"],
     shell:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"

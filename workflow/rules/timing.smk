@@ -14,7 +14,7 @@ rule timing:
         gpu=lambda wildcards: 1 if wildcards.device == "cuda" else 0,
     params:
         python=backend_python,
-        batch_sizes=" ".join(str(size) for size in config["batch_sizes"]),
+        batch_sizes=batch_sizes_arg(),
         policy=timing_policy(),
         threads=timing_threads(),
     shell:

@@ -185,9 +185,9 @@ def hardware_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
 def software_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
     lines = []
     for backend, devices in sorted(environment.items()):
-        env = devices.get("cuda") or devices["cpu"]
+        versions = devices.get("cuda") or devices["cpu"]
         names = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose"]
-        listed = ", ".join("%s %s" % (name, env[name]) for name in names if env.get(name) is not None)
+        listed = ", ".join("%s %s" % (name, versions[name]) for name in names if versions.get(name) is not None)
         threads = ", ".join("%s threads on %s" % (env["threads"], device) for device, env in sorted(devices.items()))
         lines.append("- backend `%s`: %s; %s" % (backend, listed, threads))
     return lines

@@ -48,7 +48,7 @@ class MMPose0(Backend):
         # what the 0.x test pipelines attach to a whole-image crop of the input size
         center = np.array([width / 2, height / 2], dtype=np.float32)
         scale = np.array([width / 200, height / 200], dtype=np.float32)
-        if self.single_image_test_step(resolved["model_cfg"]):
+        if resolved["single_image_test_step"]:
             metas = [dict(image_file="", aug_data=[img], test_scale_factor=[1], base_size=(width, height),
                           center=center, scale=scale, flip_index=resolved["flip_indices"])]
         else:
