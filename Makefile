@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine:
-#   make table   builds the missing environments, then runs the main job
+#   make table   builds the missing environments, then runs the main job (rule all: the table,
+#                its plots and the comparison with the seed)
 #   make test    builds the missing environments, then runs the test suite
 CORES ?= 2
 SNAKEMAKE := .venvs/driver/bin/snakemake
@@ -7,7 +8,7 @@ BACKENDS := mmpose1 mmpose0
 
 .PHONY: table setup test cluster-tools check-complexity lint format
 table: setup
-	$(SNAKEMAKE) --cores $(CORES) results/table.md
+	$(SNAKEMAKE) --cores $(CORES)
 
 setup:
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done

@@ -7,11 +7,16 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/resolve.smk"
 include: "workflow/rules/complexity.smk"
 include: "workflow/rules/timing.smk"
 include: "workflow/rules/table.smk"
+include: "workflow/rules/runtimes.smk"
+include: "workflow/rules/plots.smk"
 
 
 rule all:

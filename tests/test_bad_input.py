@@ -51,6 +51,18 @@ CASES = {
         ["--config", "batchsize=10"],
         "posebench: config: field (top level): unknown field: batchsize",
     ),
+    "unknown runtime": (
+        lambda w: None,
+        ["--config", "runtimes=[eager,tensorrt]"],
+        "posebench: config: field runtimes.1: 'tensorrt' is not one of "
+        "['eager', 'channels_last', 'compile', 'onnxruntime']",
+    ),
+    "nothing to compare with": (
+        lambda w: None,
+        ["--config", "compare_with=../elsewhere/results"],
+        "posebench: config: field compare_with: ../elsewhere/results has no table.csv "
+        "(give a results/ folder or a table.csv)",
+    ),
     "unknown override backend": (
         lambda w: None,
         ["--config", "backend=mmpose3"],

@@ -4,6 +4,7 @@ import json
 import re
 import statistics
 
+import pytest
 from conftest import REPO
 from posebench.compare import complexity_mismatches, read_table_csv
 from posebench.seed import read_seed_csv
@@ -27,6 +28,7 @@ SELECTED = [
 ]
 
 
+PLOTS = ["map_vs_gflops", "map_vs_fps_cpu_bs1", "map_vs_fps_cpu_bs10"]
 # a tiny iteration policy: the tests check what is recorded, not how fast this machine is
 TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 
@@ -44,7 +46,7 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
     models = workflow.root / "config" / "models.yaml"
     models.write_text(models.read_text() + USER_ROW)
 
-    run = workflow.snakemake("results/table.md", "--config", select(SELECTED), TINY_TIMING)
+    run = workflow.snakemake("--config", select(SELECTED), TINY_TIMING)  # rule all
     assert run.returncode == 0, run.stderr[-3000:]
 
     ours = read_table_csv(workflow.root / "results" / "table.csv")
@@ -85,9 +87,10 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
     assert "pretrained" not in json.dumps(resolved["model_cfg"]).replace('"pretrained": null', "")
 
     check_timing_record(workflow)
+    check_plots_comparison_and_report(workflow)
 
     # a finished run plans nothing more
-    again = workflow.snakemake("-n", "results/table.md", "--config", select(SELECTED), TINY_TIMING)
+    again = workflow.snakemake("-n", "--config", select(SELECTED), TINY_TIMING)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
@@ -105,7 +108,7 @@ def test_backend_override_runs_a_row_from_its_seed_config_on_mmpose0(workflow):
 
 
 def check_timing_record(workflow):
-    timing = json.loads((workflow.root / "results" / "timing" / "shufflenetv2_coco_256x192" / "cpu.json").read_text())
+    timing = json.loads((workflow.root / "results" / "timing" / "shufflenetv2_coco_256x192" / "cpu" / "eager.json").read_text())
     assert timing["device"] == "cpu" and timing["threads"] >= 1
     assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 2, "budget_s": 0.5, "long_iteration_s": 2}
     assert timing["flip_test"] is True
@@ -120,11 +123,11 @@ def check_timing_record(workflow):
     env = timing["environment"]
     assert env["mmpose"] == "1.3.2" and env["gpu"] is None and env["cpu_physical_cores"] >= 1
 
-    bottom_up = json.loads((workflow.root / "results" / "timing" / "ae_mobilenetv2_coco_512x512" / "cpu.json").read_text())
+    bottom_up = json.loads((workflow.root / "results" / "timing" / "ae_mobilenetv2_coco_512x512" / "cpu" / "eager.json").read_text())
     assert bottom_up["batches"]["10"] == {
         "status": "not applicable", "reason": "the bottom-up test step takes one image at a time"
     }
-    log = (workflow.root / "logs" / "timing" / "shufflenetv2_coco_256x192" / "cpu.log").read_text()
+    log = (workflow.root / "logs" / "timing" / "shufflenetv2_coco_256x192" / "cpu" / "eager.log").read_text()
     assert "iteration 1/3:" in log and "batch size 10:" in log
 
     environment = json.loads((workflow.root / "results" / "environment.json").read_text())
@@ -132,3 +135,58 @@ def check_timing_record(workflow):
     table = (workflow.root / "results" / "table.md").read_text()
     assert "- GPU: none: no CUDA device where this ran, so the GPU columns read n/a" in table
     assert "mmpose 0.29.0; " in table and "mmpose 1.3.2; " in table
+
+
+def check_plots_comparison_and_report(workflow):
+    """Rule all draws the plots and compares with the seed; --report bundles them."""
+    results = workflow.root / "results"
+    plots = sorted(path.name for path in (results / "plots").iterdir())
+    assert plots == sorted("%s.%s" % (name, ext) for name in PLOTS for ext in ("png", "svg"))
+    assert "map_vs_fps_cpu_bs1: 5 models" in (workflow.root / "logs" / "plots.log").read_text()
+    compare = (results / "compare_seed.md").read_text()
+    assert compare.startswith("# Our run against the seed (MMPose's published table)")
+    assert "- CPU FPS bs=1: " in compare and "- only in ours: rtmpose-t_coco_256x192" in compare
+    assert compare.count("| ShuffleNetV2 | 256x192 | 7.55 / 7.55 | 1.37 / 1.37 |") == 1
+
+    report = workflow.snakemake("--report", "results/report.html", "--config", select(SELECTED), TINY_TIMING)
+    assert report.returncode == 0, report.stderr[-3000:]
+    html = (results / "report.html").read_text()
+    for name in ["table.csv", "environment.json", "compare_seed.md", "map_vs_fps_cpu_bs1.png", "map_vs_gflops.png"]:
+        assert name in html
+    assert "posebench measures the complexity and inference speed" in html
+
+
+RUNTIME_MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192", "ae_mobilenetv2_coco_512x512"]
+ALL_RUNTIMES = "runtimes=[eager,onnxruntime,compile,channels_last]"
+
+
+def test_runtimes_side_by_side_for_top_down_deeppose_and_associative_embedding(workflow):
+    args = ["--config", select(RUNTIME_MODELS), ALL_RUNTIMES, TINY_TIMING]
+    run = workflow.snakemake("results/runtimes.md", *args)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(workflow.root / "results" / "runtimes.csv") as handle:
+        cells = {(r["id"], r["batch_size"], r["runtime"]): r for r in csv.DictReader(handle)}
+    assert len(cells) == 3 * 2 * 4
+    for (model_id, size, runtime), cell in cells.items():
+        if model_id.startswith("ae_") and size == "10":
+            assert cell["status"] == "/"
+            continue
+        assert cell["status"] == "measured", cell
+        assert float(cell["fps_mean"]) > 0 and float(cell["peak_gflops_per_s"]) > 0
+        assert float(cell["gflops_per_s"]) == pytest.approx(float(cell["fraction_of_peak"]) * float(cell["peak_gflops_per_s"]))
+        if runtime != "eager":
+            assert float(cell["max_relative_difference"]) <= float(cell["tolerance"])
+            assert float(cell["speedup"]) == float(cell["fps_mean"]) / float(cells[(model_id, size, "eager")]["fps_mean"])
+
+    text = (workflow.root / "results" / "runtimes.md").read_text()
+    assert "| Algorithm | Model | Input size | eager | onnxruntime | compile | channels_last |" in text
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "x" in line.split("|")[3]]
+    assert len(rows) == 6 and all(row.count("**") == 2 for row in rows[:5])  # one best per measured row
+    assert rows[-1].startswith("| Associative Embedding | MobilenetV2 | 512x512 | / | / | / | / | –")
+
+    for model_id in RUNTIME_MODELS:
+        assert (workflow.root / "results" / "onnx" / model_id / "model.onnx").stat().st_size > 1e6
+    # the export is cached: a new timing policy re-times, it does not re-export
+    planned = workflow.snakemake("-n", "results/runtimes.md", "--config", select(RUNTIME_MODELS), ALL_RUNTIMES,
+                                 "timing={iterations: 2}")
+    assert "export_onnx" not in planned.stdout and "timing" in planned.stdout

@@ -12,6 +12,7 @@ from snakemake.utils import validate
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from posebench import catalog  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
+from posebench.plots import FORMATS, plot_names  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 CONDA_ENVS = {
@@ -68,13 +69,24 @@ try:
     DEVICES = catalog.timing_devices(
         config["devices"], cuda_visible() if CHECK_DEVICES else None
     )
+    COMPARE_WITH = catalog.other_table(config["compare_with"])
 except catalog.CatalogError as error:
     sys.exit("posebench: %s" % error)
+
+PLOT_NAMES = plot_names(DEVICES, config["batch_sizes"])
+# the seed always; another run's table when config names one
+COMPARISONS = ["seed"] + (["run"] if COMPARE_WITH else [])
+
+
+# eager first: the seed's runtime, which the table reads and the others are compared with
+RUNTIMES = ["eager"] + [name for name in config["runtimes"] if name != "eager"]
 
 
 wildcard_constraints:
     model="|".join(re.escape(model_id) for model_id in MODELS),
     device="|".join(DEVICES),
+    runtime="|".join(RUNTIMES),
+    against="|".join(COMPARISONS),
 
 
 def entry_json(wildcards):
@@ -120,10 +132,22 @@ STEP_CODE = {
     "complexity": ["count_complexity.py"]
     + ["posebench/%s.py" % name for name in ("complexity", "failures")],
     "timing": ["time_model.py"]
-    + ["posebench/%s.py" % name for name in ("timing", "environment", "failures")],
+    + [
+        "posebench/%s.py" % name
+        for name in ("timing", "runtimes", "environment", "failures")
+    ],
+    "export": ["export_onnx.py"]
+    + ["posebench/%s.py" % name for name in ("runtimes", "failures")],
     "table": ["make_table.py"]
     + ["posebench/%s.py" % name for name in ("table", "seed")],
+    "runtimes": ["make_runtimes.py"]
+    + ["posebench/%s.py" % name for name in ("runtime_table", "table")],
+    "plots": ["make_plots.py"]
+    + ["posebench/%s.py" % name for name in ("plots", "compare", "table")],
+    "compare": ["compare_runs.py"]
+    + ["posebench/%s.py" % name for name in ("compare", "table")],
 }
+AGGREGATE_STEPS = ("table", "runtimes", "plots", "compare")
 SHARED_CODE = ["posebench/__init__.py", "posebench/records.py"]
 BACKEND_CODE = ["posebench/backends/__init__.py", "posebench/backends/base.py"]
 
@@ -131,7 +155,7 @@ BACKEND_CODE = ["posebench/backends/__init__.py", "posebench/backends/base.py"]
 def step_code(step):
     """The step's scripts; for a model's step, also its backend's adapter."""
     files = [f"workflow/scripts/{name}" for name in STEP_CODE[step] + SHARED_CODE]
-    if step == "table":
+    if step in AGGREGATE_STEPS:
         return files
 
     def with_backend(wildcards):
@@ -145,13 +169,49 @@ def per_model(pattern):
     return [pattern.format(model=model_id) for model_id in MODELS]
 
 
-def per_model_and_device(pattern):
+def per_model_and_device(pattern, runtimes=("eager",)):
     return [
-        pattern.format(model=model_id, device=device)
+        pattern.format(model=model_id, device=device, runtime=runtime)
         for model_id in MODELS
         for device in DEVICES
+        for runtime in runtimes
     ]
 
 
+def onnx_export(wildcards):
+    """The exported network, for the onnxruntime timing jobs only."""
+    return (
+        f"results/onnx/{wildcards.model}" if wildcards.runtime == "onnxruntime" else []
+    )
+
+
+def export_dir_arg(wildcards, input):
+    return f"--export-dir {input.export}" if input.export else ""
+
+
+def devices_arg():
+    return " ".join(DEVICES)
+
+
+def plot_files(extension):
+    return [f"results/plots/{name}.{extension}" for name in PLOT_NAMES]
+
+
+def compare_source(wildcards):
+    """The table ours is compared with: the seed's, or the run config's compare_with names."""
+    return "resources/seed_table.csv" if wildcards.against == "seed" else COMPARE_WITH
+
+
+def compare_name(wildcards):
+    if wildcards.against == "seed":
+        return "the seed (MMPose's published table)"
+    return config["compare_with"]
+
+
 def get_final_output():
-    return ["results/table.md", "results/table.csv", "results/environment.json"]
+    outputs = ["results/table.md", "results/table.csv", "results/environment.json"]
+    outputs += [file for extension in FORMATS for file in plot_files(extension)]
+    outputs += [f"results/compare_{against}.md" for against in COMPARISONS]
+    if len(RUNTIMES) > 1:
+        outputs.append("results/runtimes.md")
+    return outputs

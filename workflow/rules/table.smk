@@ -2,13 +2,17 @@ rule table:
     input:
         resolved=per_model("results/resolved/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
-        timing=per_model_and_device("results/timing/{model}/{device}.json"),
+        timing=per_model_and_device("results/timing/{model}/{device}/eager.json"),
         seed_table="resources/seed_table.csv",
         code=step_code("table"),
     output:
         markdown="results/table.md",
-        csv="results/table.csv",
-        environment="results/environment.json",
+        csv=report("results/table.csv", caption="../report/table.rst", category="Table"),
+        environment=report(
+            "results/environment.json",
+            caption="../report/environment.rst",
+            category="Table",
+        ),
     log:
         "logs/table.log",
     conda:

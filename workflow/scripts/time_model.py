@@ -9,21 +9,27 @@ from pathlib import Path
 
 from posebench.environment import physical_cores
 from posebench.records import read_json, write_json
+from posebench.runtimes import RUNTIMES
 from posebench.timing import time_model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("resolved", type=Path, help="results/resolved/{id}.json")
-    parser.add_argument("output", type=Path, help="results/timing/{id}/{device}.json")
+    parser.add_argument("output", type=Path, help="results/timing/{id}/{device}/{runtime}.json")
     parser.add_argument("--device", required=True, choices=["cpu", "cuda"])
+    parser.add_argument("--runtime", default="eager", choices=RUNTIMES)
+    parser.add_argument("--export-dir", type=Path, help="results/onnx/{id}: the exported network (onnxruntime)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--policy", type=json.loads, required=True, help="the iteration policy, as JSON")
     parser.add_argument("--threads", type=int, default=None, help="default: the physical cores")
     args = parser.parse_args()
     threads = args.threads or physical_cores()
     progress = functools.partial(print, flush=True)
-    timing = time_model(read_json(args.resolved), args.device, args.batch_sizes, args.policy, threads, progress)
+    timing = time_model(
+        read_json(args.resolved), args.device, args.batch_sizes, args.policy, threads, progress,
+        args.runtime, args.export_dir,
+    )
     write_json(args.output, timing)
 
 

@@ -189,5 +189,16 @@ def retype_strings(value: object) -> object:
 def retype_config(config: dict) -> None:
     """In place, all but the fields whose values are names (model ids, paths)."""
     for key in list(config):
-        if key not in ("select", "models", "backends"):
+        if key not in ("select", "models", "backends", "compare_with"):
             config[key] = retype_strings(config[key])
+
+
+def other_table(compare_with: Optional[str], where: str = "config: field compare_with") -> Optional[str]:
+    """The table.csv an earlier run's results/ folder (or the file itself) holds, or None."""
+    if not compare_with:
+        return None
+    path = Path(compare_with)
+    table = path / "table.csv" if path.is_dir() else path
+    if not table.is_file():
+        raise CatalogError("%s: %s has no table.csv (give a results/ folder or a table.csv)" % (where, path))
+    return str(table)

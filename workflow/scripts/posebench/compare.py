@@ -1,11 +1,17 @@
-"""Our measured numbers beside the seed's published ones."""
+"""Our measured numbers beside the seed's published ones, or beside another run's."""
 from __future__ import annotations
 
 import csv
+import math
+import re
+import statistics
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
+
+from .table import seed_number
 
 FLOPS_TOLERANCE = 0.02
+LEADING_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 
 
 def read_table_csv(path: Path) -> Dict[str, Dict[str, str]]:
@@ -38,3 +44,100 @@ def complexity_mismatches(
                 % (model_id, gflops, seed_row["gflops"], 100 * (gflops / seed_gflops - 1))
             )
     return problems
+
+
+def fps_value(row: Dict[str, str], column: str) -> Optional[float]:
+    """A cell's mean FPS: our `_mean` field, else the number the cell starts with ('4.00 ± 0.12');
+    None for `/`, `n/a`, failures and empty cells."""
+    text = row.get(column + "_mean") or row.get(column) or ""
+    match = LEADING_NUMBER.match(text)
+    return float(match.group(0)) if match else None
+
+
+def ratio(ours: Optional[float], theirs: Optional[float]) -> Optional[float]:
+    if ours is None or not theirs:
+        return None
+    return ours / theirs
+
+
+def comparison_rows(
+    ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], fps_columns: List[str]
+) -> List[Dict[str, object]]:
+    """Per model in both tables: FPS pairs and ratios (ours / theirs), largest deviation first."""
+    rows = []
+    for model_id, row in ours.items():
+        other = theirs.get(model_id)
+        if other is None:
+            continue
+        pairs = {column: (fps_value(row, column), fps_value(other, column)) for column in fps_columns}
+        ratios = {column: ratio(*pair) for column, pair in pairs.items()}
+        deviations = [abs(math.log(value)) for value in ratios.values() if value]
+        rows.append({
+            "id": model_id, "model": row["model"], "input_size": row["input_size"],
+            "params_m": (row.get("params_m"), other.get("params_m")), "gflops": (row.get("gflops"), other.get("gflops")),
+            "fps": pairs, "ratios": ratios, "deviation": max(deviations) if deviations else None,
+        })
+    return sorted(rows, key=lambda item: -1.0 if item["deviation"] is None else item["deviation"], reverse=True)
+
+
+def geometric_mean(values: List[float]) -> Optional[float]:
+    return math.exp(statistics.fmean(math.log(value) for value in values)) if values else None
+
+
+def column_summary(rows: List[Dict[str, object]], column: str) -> str:
+    ratios = [row["ratios"][column] for row in rows if row["ratios"][column]]
+    mean = geometric_mean(ratios)
+    if mean is None:
+        return "no model measured in both"
+    return "%.2f× geometric mean over %d models (%.2f× to %.2f×)" % (mean, len(ratios), min(ratios), max(ratios))
+
+
+def pair_text(pair: Tuple[Optional[str], Optional[str]]) -> str:
+    return "%s / %s" % tuple(short_number(value) for value in pair)
+
+
+def short_number(value: Optional[str]) -> str:
+    """Two decimals as the seed prints them; a failure's kind as it is."""
+    match = LEADING_NUMBER.fullmatch(value or "")
+    return seed_number(float(value)) if match else (value or "–")
+
+
+def ratio_text(ratio_value: Optional[float], pair: Tuple[Optional[float], Optional[float]]) -> str:
+    if ratio_value is None:
+        return "–"
+    return "%.2f× (%.2f / %.2f)" % ((ratio_value,) + pair)
+
+
+def render_comparison(
+    ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], theirs_name: str, fps_columns: List[str]
+) -> str:
+    rows = comparison_rows(ours, theirs, fps_columns)
+    labels = {column: fps_column_label(column) for column in fps_columns}
+    lines = [
+        "# Our run against %s" % theirs_name,
+        "",
+        "Each FPS column holds the ratio ours / theirs of the mean FPS, then both means. Rows are sorted "
+        "by their largest deviation from 1× in any column, so outliers come first. Params and GFLOPs "
+        "read ours / theirs.",
+        "",
+    ]
+    lines += ["- %s: %s" % (labels[column], column_summary(rows, column)) for column in fps_columns]
+    only_ours = [model_id for model_id in ours if model_id not in theirs]
+    only_theirs = [model_id for model_id in theirs if model_id not in ours]
+    if only_ours:
+        lines.append("- only in ours: %s" % ", ".join(only_ours))
+    if only_theirs:
+        lines.append("- only in theirs: %d models" % len(only_theirs))
+    columns = ["Model", "Input size", "Params (M)", "GFLOPs"] + [labels[column] for column in fps_columns]
+    lines += ["", "| " + " | ".join(columns) + " |", "|" + "|".join([" :--- "] * 2 + [" ---: "] * (len(columns) - 2)) + "|"]
+    for row in rows:
+        cells = [row["model"], row["input_size"], pair_text(row["params_m"]), pair_text(row["gflops"])]
+        cells += [ratio_text(row["ratios"][column], row["fps"][column]) for column in fps_columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def fps_column_label(column: str) -> str:
+    """gpu_fps_bs10 -> GPU FPS bs=10"""
+    device, _, size = column.split("_")
+    return "%s FPS %s" % (device.upper(), size.replace("bs", "bs="))

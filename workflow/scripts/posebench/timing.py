@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Dict, List
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
 
+from . import runtimes
 from .backends import get_backend
 from .environment import describe_environment
 from .failures import ModelFailure, model_stage
+from .records import read_json
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
 SINGLE_IMAGE_REASON = "the bottom-up test step takes one image at a time"
@@ -86,14 +89,25 @@ def time_model(
     policy: Dict[str, float],
     threads: int,
     progress: Callable[[str], None] = print,
+    runtime: str = runtimes.EAGER,
+    export_dir: Optional[Path] = None,
 ) -> Dict[str, object]:
+    """Time the test step at each batch size; under a runtime other than eager, only after the
+    runtime has shown, at that batch size, that it computes what eager computes."""
     prepare_device(device, threads)
     backend = get_backend(resolved["backend"])
     flip = bool((resolved["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
+    sizes = [size for size in batch_sizes if size == 1 or not resolved["single_image_test_step"]]
     try:
         with model_stage("build"):
-            model = backend.build_model(resolved["model_cfg"]).to(device)
-        batches = {str(size): time_batch(backend, model, resolved, size, device, policy, progress) for size in batch_sizes}
+            model = runtimes.build_seeded(backend, resolved["model_cfg"]).to(device)
+        checks = {}
+        if runtime != runtimes.EAGER:
+            checks = use_runtime(backend, model, resolved, runtime, device, threads, export_dir, sizes, progress)
+        batches = {
+            str(size): time_batch(backend, model, resolved, size, device, policy, progress, checks.get(size))
+            for size in batch_sizes
+        }
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         batches = {str(size): failure.record for size in batch_sizes}
@@ -101,22 +115,64 @@ def time_model(
         "id": resolved["id"],
         "config_hash": resolved["config_hash"],
         "device": device,
+        "runtime": runtime,
+        "runtime_version": runtimes.runtime_version(runtime),
         "threads": threads,
         "policy": dict(policy),
         "flip_test": flip,
         "timed_region": TIMED_REGION.format(flip=" and its flip-test pass" if flip else ""),
         "batches": batches,
+        "peak": runtimes.peak_gflops(device),
         "environment": describe_environment(backend, device, threads),
     }
 
 
-def time_batch(backend, model, resolved, batch_size, device, policy, progress) -> Dict[str, object]:
+def use_runtime(backend, model, resolved, runtime, device, threads, export_dir, sizes, progress) -> Dict[int, Dict]:
+    """Put the runtime in the model's test step; per batch size, how its outputs on one random
+    batch compare with eager's (or why it cannot run there)."""
+    import torch
+
+    network = backend.network(model)
+    generator = torch.Generator().manual_seed(0)
+    height, width = resolved["input_size"]
+    inputs = {size: torch.randn(size, 3, height, width, generator=generator).to(device) for size in sizes}
+    with torch.no_grad(), model_stage("eager reference outputs"):
+        references = {size: runtimes.flat_outputs(network(batch)) for size, batch in inputs.items()}
+    structure = references[sizes[0]][1]
+    runner = runtimes.make_runner(runtime, network, device, threads, onnx_file(export_dir), structure)
+    checks = {}
+    for size, batch in inputs.items():
+        try:
+            with torch.no_grad(), model_stage("%s at batch size %d" % (runtime, size)):
+                candidate = runtimes.flat_outputs(runner(batch))[0]
+            checks[size] = runtimes.check_agreement(runtime, references[size][0], candidate)
+            progress("%s agrees with eager at batch size %d: %.2g" % (runtime, size, checks[size]["max_relative_difference"]))
+        except ModelFailure as failure:
+            progress("%s at batch size %d: %s" % (runtime, size, failure))
+            checks[size] = failure.record
+    backend.route_network(model, runner)
+    return checks
+
+
+def onnx_file(export_dir: Optional[Path]) -> Optional[Path]:
+    """The exported network, or a RuntimeFailure saying why the export did not give one."""
+    if export_dir is None:
+        return None
+    export = read_json(Path(export_dir) / runtimes.EXPORT_RECORD)
+    if export["status"] != "exported":
+        raise runtimes.RuntimeFailure(runtimes.EXPORT_FAILED, export["message"])
+    return Path(export_dir) / runtimes.ONNX_FILE
+
+
+def time_batch(backend, model, resolved, batch_size, device, policy, progress, check=None) -> Dict[str, object]:
     """One measurement; a failure of the model at this batch size (out of memory, say) is recorded
-    and the next batch size still runs."""
+    and the next batch size still runs. `check`: the runtime's agreement with eager here."""
     import torch
 
     if batch_size > 1 and resolved["single_image_test_step"]:
         return {"status": "not applicable", "reason": SINGLE_IMAGE_REASON}
+    if check and check.get("status") == "failed":
+        return check
     progress("batch size %d on %s" % (batch_size, device))
     try:
         with model_stage("test step at batch size %d" % batch_size), torch.no_grad():
@@ -128,4 +184,6 @@ def time_batch(backend, model, resolved, batch_size, device, policy, progress) -
             torch.cuda.empty_cache()
         return failure.record
     progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
+    if check:
+        measured["agreement"] = check
     return dict(measured, status="measured")

@@ -56,6 +56,69 @@ class Backend:
         when the config's test settings ask for it, outputs to the host, keypoint decoding."""
         raise NotImplementedError
 
+    head_attribute = ""
+
+    def network(self, model):
+        """The network alone as one module: an input batch in, the head's raw outputs out. This
+        is what a runtime (ONNX Runtime, torch.compile) runs in place of eager PyTorch."""
+        stages = [model.backbone] + ([model.neck] if _has_neck(model) else []) + [getattr(model, self.head_attribute)]
+        return _network_module(stages)
+
+    def route_network(self, model, run: Callable[[Any], Any]) -> None:
+        """Make the model's test step compute its network with `run` (input batch -> the head's
+        outputs); flip test, decoding and everything else in the step stay as they are."""
+        model.backbone = _runner_module(run)
+        if _has_neck(model):
+            model.neck.forward = _pass_through
+        getattr(model, self.head_attribute).forward = _outputs_of
+
+
+class Computed:
+    """The network's outputs, computed in a runtime, carried where the backbone's features go."""
+
+    def __init__(self, outputs: Any):
+        self.outputs = outputs
+
+
+def _has_neck(model) -> bool:
+    return getattr(model, "neck", None) is not None
+
+
+def _pass_through(features: Any) -> Any:
+    return features
+
+
+def _outputs_of(features: Computed) -> Any:
+    return features.outputs
+
+
+def _network_module(stages: List[Any]):
+    import torch
+
+    class Network(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stages = torch.nn.ModuleList(stages)
+
+        def forward(self, inputs):
+            outputs = inputs
+            for stage in self.stages:
+                # the class's forward: route_network replaces the instance's with a pass-through
+                outputs = type(stage).forward(stage, outputs)
+            return outputs
+
+    return Network().eval()
+
+
+def _runner_module(run: Callable[[Any], Any]):
+    import torch
+
+    class Runner(torch.nn.Module):
+        def forward(self, inputs):
+            return Computed(run(inputs))
+
+    return Runner()
+
 
 def without_checkpoints(value: Any) -> Any:
     """A copy of a config with every pretrained checkpoint switched off, so nothing downloads."""

@@ -9,6 +9,7 @@ from .base import Backend, flip_pairs, input_size_hw, without_checkpoints
 
 class MMPose0(Backend):
     name = "mmpose0"
+    head_attribute = "keypoint_head"
     single_image_model_types = ("AssociativeEmbedding",)
 
     def load_config(self, config_file: Path) -> Dict[str, Any]:

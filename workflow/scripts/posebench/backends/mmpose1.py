@@ -10,6 +10,7 @@ from .base import Backend, input_size_hw, without_checkpoints
 
 class MMPose1(Backend):
     name = "mmpose1"
+    head_attribute = "head"
     single_image_model_types = ("BottomupPoseEstimator",)
 
     def versions(self) -> Dict[str, str]:

@@ -1,0 +1,82 @@
+"""Run inside a backend's venv (by tests/test_runtimes.py): the runtime machinery on real models.
+
+usage: runtime_checks.py MODEL_ID WORKDIR -> prints one JSON object of findings.
+"""
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+
+import numpy  # noqa: E402
+import onnx  # noqa: E402
+import torch  # noqa: E402
+import yaml  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+from posebench import runtimes  # noqa: E402
+from posebench.backends import get_backend  # noqa: E402
+from posebench.records import write_json  # noqa: E402
+from posebench.resolve import resolve_model  # noqa: E402
+from posebench.seed import read_seed_csv  # noqa: E402
+from posebench.timing import time_model  # noqa: E402
+
+POLICY = {"iterations": 2, "warmup": 1, "min_iterations": 1, "budget_s": 0.1, "long_iteration_s": 2}
+
+
+def resolved_model(model_id):
+    models = yaml.safe_load((REPO / "config" / "models.yaml").read_text())["models"]
+    entry = next(entry for entry in models if entry["id"] == model_id)
+    return resolve_model(entry, REPO, read_seed_csv(REPO / "resources" / "seed_table.csv").get(model_id))
+
+
+def keypoints(result):
+    """The predicted keypoints of a test step's result, whichever backend made it."""
+    if isinstance(result, dict):  # MMPose 0.x
+        return numpy.concatenate([numpy.asarray(preds).reshape(-1) for preds in result["preds"]])
+    return numpy.concatenate([sample.pred_instances.keypoints.reshape(-1) for sample in result])
+
+
+def routed_step_matches_the_plain_one(resolved):
+    """The network routed through a runner (here eager itself) leaves the test step's answer as it was."""
+    backend = get_backend(resolved["backend"])
+    model = runtimes.build_seeded(backend, resolved["model_cfg"])
+    with torch.no_grad():
+        torch.manual_seed(1)
+        plain = keypoints(backend.test_step(model, resolved, 1, "cpu")())
+        backend.route_network(model, backend.network(runtimes.build_seeded(backend, resolved["model_cfg"])))
+        torch.manual_seed(1)
+        routed = keypoints(backend.test_step(model, resolved, 1, "cpu")())
+    return bool(plain.size) and numpy.array_equal(plain, routed)
+
+
+def perturb(onnx_file):
+    """Shift the largest weight of the exported network: the same graph, a different function."""
+    graph = onnx.load(str(onnx_file))
+    largest = max(graph.graph.initializer, key=lambda tensor: numpy_helper.to_array(tensor).size)
+    shifted = numpy_helper.to_array(largest) + 1.0
+    largest.CopyFrom(numpy_helper.from_array(shifted.astype(numpy.float32), largest.name))
+    onnx.save(graph, str(onnx_file))
+
+
+def onnxruntime_cells(resolved, export_dir):
+    timing = time_model(resolved, "cpu", [1], POLICY, 1, lambda line: None, "onnxruntime", export_dir)
+    return timing["batches"]["1"]
+
+
+def main():
+    model_id, workdir = sys.argv[1], Path(sys.argv[2])
+    resolved = resolved_model(model_id)
+    findings = {"routed_step_matches": routed_step_matches_the_plain_one(resolved)}
+    exported = workdir / "onnx"
+    findings["export"] = runtimes.export_model(resolved, exported)
+    findings["faithful"] = onnxruntime_cells(resolved, exported)
+    perturb(exported / runtimes.ONNX_FILE)
+    findings["perturbed"] = onnxruntime_cells(resolved, exported)
+    write_json(exported / runtimes.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
+    findings["failed_export"] = onnxruntime_cells(resolved, exported)
+    print(json.dumps(findings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The comparison with the seed or another run: parsing, ratio arithmetic, order, the CLI."""
+import math
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO, SCRIPTS
+from posebench.compare import comparison_rows, fps_value, geometric_mean, render_comparison
+
+COLUMNS = ["cpu_fps_bs1", "cpu_fps_bs10"]
+HEADER = "id,model,input_size,params_m,gflops,cpu_fps_bs1,cpu_fps_bs1_mean,cpu_fps_bs10,cpu_fps_bs10_mean\n"
+
+
+def our_row(model_id, bs1, bs10):
+    return {"id": model_id, "model": model_id.upper(), "input_size": "256x192", "params_m": "34.0", "gflops": "5.46",
+            "cpu_fps_bs1": "%.2f ± 0.10" % bs1, "cpu_fps_bs1_mean": repr(bs1),
+            "cpu_fps_bs10": bs10 if isinstance(bs10, str) else "%.2f ± 0.01" % bs10,
+            "cpu_fps_bs10_mean": "" if isinstance(bs10, str) else repr(bs10)}
+
+
+def seed_row(model_id, bs1, bs10):
+    return {"id": model_id, "model": model_id.upper(), "input_size": "256x192", "params_m": "34", "gflops": "5.46",
+            "cpu_fps_bs1": bs1, "cpu_fps_bs10": bs10}
+
+
+OURS = {"a": our_row("a", 12.0, 1.0), "b": our_row("b", 4.4, "OOM"), "c": our_row("c", 2.0, 0.3), "d": our_row("d", 1.0, 1.0)}
+SEED = {"a": seed_row("a", "4.00 ± 0.12", "1.00 ± 0.02"), "b": seed_row("b", "4.00 ± 0.50", "/"),
+        "c": seed_row("c", "4.00 ± 0.30", "0.30 ± 0.00"), "e": seed_row("e", "1.00 ± 0.00", "/")}
+
+
+def test_fps_cells_read_the_mean_from_either_table_and_nothing_from_marks_or_failures():
+    assert fps_value({"cpu_fps_bs1": "229.21 ± 16.91"}, "cpu_fps_bs1") == 229.21
+    assert fps_value({"cpu_fps_bs1": "9.01 ± 0.2<sup>c</sup>", "cpu_fps_bs1_mean": "9.0123"}, "cpu_fps_bs1") == 9.0123
+    for cell in ["/", "n/a", "OOM", "error", "–", ""]:
+        assert fps_value({"cpu_fps_bs1": cell}, "cpu_fps_bs1") is None
+
+
+def test_ratios_are_ours_over_theirs_and_the_largest_deviation_comes_first():
+    rows = comparison_rows(OURS, SEED, COLUMNS)
+    assert [row["id"] for row in rows] == ["a", "c", "b"]  # 3×, then 0.5×, then 1.1×; d and e are in one table only
+    assert rows[0]["ratios"] == {"cpu_fps_bs1": pytest.approx(3.0), "cpu_fps_bs10": pytest.approx(1.0)}
+    assert rows[1]["ratios"]["cpu_fps_bs1"] == pytest.approx(0.5)
+    assert rows[2]["ratios"] == {"cpu_fps_bs1": pytest.approx(1.1), "cpu_fps_bs10": None}
+    assert rows[0]["deviation"] == pytest.approx(math.log(3.0))
+
+
+def test_the_markdown_gives_each_ratio_with_both_means_and_a_geometric_mean_per_column():
+    text = render_comparison(OURS, SEED, "the seed", COLUMNS)
+    assert "| A | 256x192 | 34 / 34 | 5.46 / 5.46 | 3.00× (12.00 / 4.00) | 1.00× (1.00 / 1.00) |" in text
+    assert "| B | 256x192 | 34 / 34 | 5.46 / 5.46 | 1.10× (4.40 / 4.00) | – |" in text
+    expected = geometric_mean([3.0, 1.1, 0.5])
+    assert expected == pytest.approx((3.0 * 1.1 * 0.5) ** (1 / 3))
+    assert "- CPU FPS bs=1: %.2f× geometric mean over 3 models (0.50× to 3.00×)" % expected in text
+    assert "- only in ours: d" in text and "- only in theirs: 1 models" in text
+
+
+def run_compare(*args):
+    return subprocess.run([sys.executable, str(SCRIPTS / "compare_runs.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+def write_table(path, rows):
+    path.write_text(HEADER + "".join(
+        ",".join('"%s"' % row.get(name, "") for name in HEADER.strip().split(",")) + "\n" for row in rows))
+
+
+def test_the_cli_compares_with_another_runs_results_folder_or_its_csv(tmp_path):
+    ours, other = tmp_path / "ours.csv", tmp_path / "other" / "results"
+    other.mkdir(parents=True)
+    write_table(ours, OURS.values())
+    write_table(other / "table.csv", [our_row("a", 6.0, 0.5), our_row("c", 2.0, 0.6)])
+    for theirs in (other, other / "table.csv"):
+        run = run_compare(ours, theirs, "--batch-sizes", "1", "10")
+        assert run.returncode == 0, run.stderr
+        assert "| A | 256x192 | 34 / 34 | 5.46 / 5.46 | – | – | 2.00× (12.00 / 6.00) | 2.00× (1.00 / 0.50) |" in run.stdout
+        assert run.stdout.index("| A |") < run.stdout.index("| C |")
+
+
+def test_the_cli_names_a_missing_table_in_one_line(tmp_path):
+    write_table(tmp_path / "ours.csv", OURS.values())
+    run = run_compare(tmp_path / "ours.csv", tmp_path / "nowhere")
+    assert run.returncode == 1
+    assert run.stderr.strip() == "compare: %s has no table.csv (give a results/ folder or a table.csv)" % (tmp_path / "nowhere")

@@ -1,0 +1,66 @@
+"""The speed–accuracy pictures: the Pareto front, and images with one marker per measured model."""
+import re
+
+from PIL import Image
+from posebench.plots import GID_FRONT, GID_MODELS, Point, draw, pareto_front, plot_names
+
+SUBTITLE = "test machine"
+
+
+def row(model, algorithm, map_, gflops, bs1, bs10):
+    return {"id": model, "model": model, "algorithm": algorithm, "input_size": "256x192", "map": map_,
+            "gflops": gflops, "cpu_fps_bs1_mean": bs1, "cpu_fps_bs10_mean": bs10}
+
+
+ROWS = [
+    row("fast", "topdown_heatmap", "0.60", "1.5", "40.0", "5.0"),
+    row("accurate", "topdown_heatmap", "0.75", "15.8", "3.0", "0.3"),
+    row("dominated", "DeepPose", "0.55", "20.0", "2.0", "0.2"),
+    row("middle", "topdown_heatmap", "0.70", "5.5", "10.0", "1.0"),
+    row("bottom-up", "Associative Embedding", "0.65", "40.0", "1.0", ""),  # bs=10 is `/`
+    row("failed", "DeepPose", "0.50", "error", "", ""),
+    row("no map", "RTMPose", "", "0.4", "60.0", "9.0"),
+]
+
+
+def test_the_pareto_front_keeps_the_models_nothing_beats_on_both_axes():
+    points = [Point(40, 0.60, "fast", ""), Point(3, 0.75, "accurate", ""), Point(2, 0.55, "dominated", ""),
+              Point(10, 0.70, "middle", ""), Point(10, 0.65, "tied speed, worse", "")]
+    faster_is_better = [point.label for point in pareto_front(points, higher_x_is_better=True)]
+    assert faster_is_better == ["accurate", "middle", "fast"]
+    cheaper_is_better = [point.label for point in pareto_front(points, higher_x_is_better=False)]
+    assert cheaper_is_better == ["dominated", "accurate"]
+
+
+def svg_markers(svg_text):
+    """Markers drawn per family: matplotlib writes a scatter as <use> elements inside its gid group."""
+    counts = {}
+    for family, body in re.findall(r'<g id="%s([^"]+)">(.*?)</g>' % GID_MODELS, svg_text, flags=re.S):
+        counts[family] = body.count("<use ")
+    return counts
+
+
+def test_each_figure_is_a_real_image_with_one_marker_per_model_that_has_both_numbers(tmp_path):
+    names = plot_names(["cpu"], [1, 10])
+    assert names == ["map_vs_gflops", "map_vs_fps_cpu_bs1", "map_vs_fps_cpu_bs10"]
+    drawn = {name: draw(ROWS, name, tmp_path, SUBTITLE) for name in names}
+    assert drawn == {"map_vs_gflops": 5, "map_vs_fps_cpu_bs1": 5, "map_vs_fps_cpu_bs10": 4}
+    expected_families = {
+        "map_vs_gflops": {"topdown_heatmap": 3, "DeepPose": 1, "Associative Embedding": 1},
+        "map_vs_fps_cpu_bs1": {"topdown_heatmap": 3, "DeepPose": 1, "Associative Embedding": 1},
+        "map_vs_fps_cpu_bs10": {"topdown_heatmap": 3, "DeepPose": 1},
+    }
+    for name in names:
+        svg = (tmp_path / (name + ".svg")).read_text()
+        assert svg_markers(svg) == expected_families[name]
+        assert 'id="%s"' % GID_FRONT in svg
+        for label in ("fast 256x192", "accurate 256x192"):
+            assert label in svg
+        with Image.open(tmp_path / (name + ".png")) as image:
+            assert image.size[0] > 1000 and image.size[1] > 600
+            assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 50  # drawn, not blank
+
+
+def test_the_figures_name_the_device_and_batch_size_they_show(tmp_path):
+    draw(ROWS, "map_vs_fps_cpu_bs10", tmp_path, SUBTITLE)
+    assert "CPU, batch size 10" in (tmp_path / "map_vs_fps_cpu_bs10.svg").read_text()

@@ -1,0 +1,83 @@
+"""Runtimes beyond eager: the agreement check on real exports, routing, and the runtimes.md arithmetic."""
+import json
+import subprocess
+
+import pytest
+from conftest import REPO
+from posebench.runtime_table import (
+    achieved_gflops_per_s, render_runtimes_markdown, runtime_records, speedup,
+)
+
+CHECKS = REPO / "tests" / "backend" / "runtime_checks.py"
+
+
+@pytest.mark.parametrize(
+    "backend, model_id",
+    [("mmpose1", "shufflenetv2_coco_256x192"), ("mmpose0", "ae_mobilenetv2_coco_512x512")],
+)
+def test_a_runtime_is_timed_only_when_it_computes_what_eager_computes(tmp_path, backend, model_id):
+    python = REPO / ".venvs" / backend / "bin" / "python"
+    run = subprocess.run([str(python), str(CHECKS), model_id, str(tmp_path)], capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    findings = json.loads(run.stdout.strip().splitlines()[-1])
+    assert findings["routed_step_matches"] is True
+    assert findings["export"]["status"] == "exported" and findings["export"]["opset"] == 17
+    faithful = findings["faithful"]
+    assert faithful["status"] == "measured" and faithful["fps_mean"] > 0
+    assert faithful["agreement"]["max_relative_difference"] <= faithful["agreement"]["tolerance"] == 1e-3
+    perturbed = findings["perturbed"]
+    assert perturbed["status"] == "failed" and perturbed["kind"] == "mismatch" and "fps_mean" not in perturbed
+    assert perturbed["message"].startswith("outputs differ from eager by")
+    assert findings["failed_export"] == {
+        "status": "failed", "stage": "runtime", "kind": "export failed", "message": "RuntimeError: unsupported op",
+    }
+
+
+def entry(model_id):
+    return {"id": model_id, "entry": {"algorithm": "topdown_heatmap", "model": model_id}, "input_size": [256, 192]}
+
+
+def timing(runtime, bs1, bs10, flip=True, peak=400.0):
+    return {"runtime": runtime, "flip_test": flip, "peak": {"gflops_per_s": peak}, "batches": {"1": bs1, "10": bs10}}
+
+
+def measured(fps):
+    return {"status": "measured", "fps_mean": fps, "fps_std": 0.1,
+            "agreement": {"max_relative_difference": 1e-6, "tolerance": 1e-3}}
+
+
+MISMATCH = {"status": "failed", "stage": "runtime", "kind": "mismatch", "message": "outputs differ"}
+TIMINGS = {
+    ("m", "cpu", "eager"): timing("eager", measured(4.0), measured(0.5)),
+    ("m", "cpu", "onnxruntime"): timing("onnxruntime", measured(6.0), MISMATCH),
+    ("m", "cpu", "channels_last"): timing("channels_last", measured(5.0), measured(0.8)),
+}
+RUNTIMES = ["eager", "onnxruntime", "channels_last"]
+
+
+def test_speedup_and_achieved_throughput_arithmetic():
+    assert speedup(6.0, 4.0) == 1.5
+    assert speedup(6.0, None) is None and speedup(None, 4.0) is None
+    # 5 GMACs = 10 GFLOP per pass, 2 passes (flip test), batch 10, 3 iterations per second
+    assert achieved_gflops_per_s(5.0, 10, 2, 3.0) == 600.0
+
+
+def test_runtime_records_carry_speedups_throughput_and_failures():
+    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, TIMINGS, ["cpu"], [1, 10],
+                              RUNTIMES)
+    cell = {(r["batch_size"], r["runtime"]): r for r in records}
+    assert cell[(1, "onnxruntime")]["speedup"] == pytest.approx(1.5)
+    assert cell[(1, "onnxruntime")]["gflops_per_s"] == pytest.approx(2 * 5.0 * 1 * 2 * 6.0)
+    assert cell[(1, "onnxruntime")]["fraction_of_peak"] == pytest.approx(120.0 / 400.0)
+    assert cell[(10, "channels_last")]["speedup"] == pytest.approx(1.6)
+    assert cell[(10, "onnxruntime")]["status"] == "mismatch" and cell[(10, "onnxruntime")]["speedup"] is None
+
+
+def test_runtimes_markdown_marks_the_best_runtime_and_never_numbers_a_mismatch():
+    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, TIMINGS, ["cpu"], [1, 10],
+                              RUNTIMES)
+    text = render_runtimes_markdown(records, ["cpu"], [1, 10], RUNTIMES)
+    assert "| topdown_heatmap | m | 256x192 | 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 120.0 (30%) |" in text
+    assert "| topdown_heatmap | m | 256x192 | 0.50 | mismatch | **0.80 (1.60×)** | 160.0 (40%) |" in text
+    assert "### CPU, batch size 10 (peak: 400 GFLOP/s" in text

@@ -1,0 +1,47 @@
+rule plots:
+    input:
+        table="results/table.csv",
+        environment="results/environment.json",
+        code=step_code("plots"),
+    output:
+        png=[
+            report(file, caption="../report/plot.rst", category="Speed and accuracy")
+            for file in plot_files("png")
+        ],
+        svg=plot_files("svg"),
+    log:
+        "logs/plots.log",
+    conda:
+        DRIVER_CONDA_ENV
+    params:
+        python=driver_python(),
+        devices=devices_arg(),
+        batch_sizes=batch_sizes_arg(),
+    shell:
+        "{params.python} workflow/scripts/make_plots.py {input.table} --environment {input.environment}"
+        " --devices {params.devices} --batch-sizes {params.batch_sizes}"
+        " --output-dir results/plots > {log} 2>&1"
+
+
+rule compare:
+    input:
+        table="results/table.csv",
+        theirs=compare_source,
+        code=step_code("compare"),
+    output:
+        report(
+            "results/compare_{against}.md",
+            caption="../report/compare.rst",
+            category="Comparisons",
+        ),
+    log:
+        "logs/compare_{against}.log",
+    conda:
+        DRIVER_CONDA_ENV
+    params:
+        python=driver_python(),
+        name=compare_name,
+        batch_sizes=batch_sizes_arg(),
+    shell:
+        "{params.python} workflow/scripts/compare_runs.py {input.table} {input.theirs} --name {params.name:q}"
+        " --batch-sizes {params.batch_sizes} --output {output} > {log} 2>&1"

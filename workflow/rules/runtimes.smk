@@ -1,0 +1,45 @@
+rule export_onnx:
+    input:
+        resolved="results/resolved/{model}.json",
+        code=step_code("export"),
+    output:
+        directory("results/onnx/{model}"),
+    log:
+        "logs/export_onnx/{model}.log",
+    conda:
+        backend_conda_env
+    params:
+        python=backend_python,
+    shell:
+        "{params.python} workflow/scripts/export_onnx.py {input.resolved} {output} > {log} 2>&1"
+
+
+rule runtimes:
+    input:
+        resolved=per_model("results/resolved/{model}.json"),
+        complexity=per_model("results/complexity/{model}.json"),
+        timing=per_model_and_device(
+            "results/timing/{model}/{device}/{runtime}.json", RUNTIMES
+        ),
+        code=step_code("runtimes"),
+    output:
+        markdown="results/runtimes.md",
+        csv=report(
+            "results/runtimes.csv",
+            caption="../report/runtimes.rst",
+            category="Runtimes",
+        ),
+    log:
+        "logs/runtimes.log",
+    conda:
+        DRIVER_CONDA_ENV
+    params:
+        python=driver_python(),
+        devices=devices_arg(),
+        batch_sizes=batch_sizes_arg(),
+        runtimes=" ".join(RUNTIMES),
+    shell:
+        "{params.python} workflow/scripts/make_runtimes.py --resolved {input.resolved}"
+        " --complexity {input.complexity} --timing {input.timing} --devices {params.devices}"
+        " --batch-sizes {params.batch_sizes} --runtimes {params.runtimes}"
+        " --markdown {output.markdown} --csv {output.csv} > {log} 2>&1"

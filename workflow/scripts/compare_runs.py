@@ -1,0 +1,38 @@
+"""Our table beside another: the seed (resources/seed_table.csv) or an earlier run (its results/
+folder or table.csv). Prints, or writes with --output, per model the ratio ours / theirs of each
+FPS column, outliers first.
+
+    python workflow/scripts/compare_runs.py results/table.csv ../other-machine/results
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from posebench.catalog import CatalogError, other_table
+from posebench.compare import read_table_csv, render_comparison
+from posebench.records import write_text
+from posebench.table import TABLE_DEVICES, fps_key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("ours", type=Path, help="our results/table.csv")
+    parser.add_argument("theirs", type=Path, help="the other run's results/ folder or table.csv, or the seed's CSV")
+    parser.add_argument("--name", help="what to call theirs in the title (default: its path)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--output", type=Path, help="write the markdown here instead of printing it")
+    args = parser.parse_args()
+    try:
+        theirs = read_table_csv(Path(other_table(str(args.theirs), "compare")))
+    except CatalogError as error:
+        sys.exit(str(error))
+    columns = [fps_key(column, size) for _, column, _ in TABLE_DEVICES for size in args.batch_sizes]
+    text = render_comparison(read_table_csv(args.ours), theirs, args.name or str(args.theirs), columns)
+    if args.output:
+        write_text(args.output, text)
+    else:
+        print(text, end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Export one resolved model's network to ONNX (free batch size) -> a folder with model.onnx and
+export.json. A network that does not export is recorded there, and its onnxruntime cells say so."""
+import argparse
+from pathlib import Path
+
+from posebench.records import read_json
+from posebench.runtimes import export_model
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("resolved", type=Path, help="results/resolved/{id}.json")
+    parser.add_argument("output", type=Path, help="results/onnx/{id}")
+    args = parser.parse_args()
+    record = export_model(read_json(args.resolved), args.output)
+    print("%s: %s" % (record["status"], record.get("message", args.output / "model.onnx")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Aggregate the per-runtime timing records into results/runtimes.md and runtimes.csv."""
+import argparse
+from pathlib import Path
+
+from posebench.records import read_json, write_text
+from posebench.runtime_table import render_runtimes_csv, render_runtimes_markdown, runtime_records
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--resolved", type=Path, nargs="+", required=True)
+    parser.add_argument("--complexity", type=Path, nargs="+", required=True)
+    parser.add_argument("--timing", type=Path, nargs="+", required=True)
+    parser.add_argument("--devices", nargs="+", required=True)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
+    parser.add_argument("--runtimes", nargs="+", required=True, help="in column order, eager first")
+    parser.add_argument("--markdown", type=Path, required=True)
+    parser.add_argument("--csv", type=Path, required=True)
+    args = parser.parse_args()
+    resolved = [read_json(path) for path in args.resolved]
+    complexity = {record["id"]: record for record in map(read_json, args.complexity)}
+    timings = {
+        (record["id"], record["device"], record["runtime"]): record for record in map(read_json, args.timing)
+    }
+    records = runtime_records(resolved, complexity, timings, args.devices, args.batch_sizes, args.runtimes)
+    write_text(args.csv, render_runtimes_csv(records))
+    write_text(args.markdown, render_runtimes_markdown(records, args.devices, args.batch_sizes, args.runtimes))
+
+
+if __name__ == "__main__":
+    main()

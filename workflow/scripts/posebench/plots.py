@@ -1,0 +1,151 @@
+"""Speed–accuracy pictures from results/table.csv: mAP against FPS (per device and batch size)
+and mAP against GFLOPs, one marker per model, coloured by algorithm family, the Pareto front
+drawn. Each marker set carries an SVG id (gid) so a test can count what was drawn."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Dict, List, NamedTuple, Optional
+
+from .table import TABLE_DEVICES, fps_key
+
+FORMATS = ("png", "svg")
+GID_MODELS = "models-"
+GID_FRONT = "pareto-front"
+# where a label may sit beside its marker (offsets in points), tried in turn
+LABEL_SPOTS = [
+    (dx * scale, dy * scale, ha, va)
+    for scale in (1, 2.5)
+    for dx, dy, ha, va in [(4, 3, "left", "bottom"), (4, -3, "left", "top"), (-4, 3, "right", "bottom"),
+                           (-4, -3, "right", "top"), (0, 5, "center", "bottom"), (0, -5, "center", "top")]
+]
+
+
+class Point(NamedTuple):
+    x: float
+    y: float
+    label: str
+    family: str
+
+
+def as_number(text: Optional[str]) -> Optional[float]:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value > 0 else None
+
+
+def points(rows: List[Dict[str, str]], x_field: str) -> List[Point]:
+    """The rows with both an mAP and a positive number in x_field (failed and `/` cells drop out)."""
+    found = []
+    for row in rows:
+        x, y = as_number(row.get(x_field)), as_number(row.get("map"))
+        if x is not None and y is not None:
+            found.append(Point(x, y, "%s %s" % (row["model"], row["input_size"]), row["algorithm"]))
+    return found
+
+
+def pareto_front(found: List[Point], higher_x_is_better: bool) -> List[Point]:
+    """The points no other point beats on both axes, in increasing x."""
+    ordered = sorted(found, key=lambda point: (point.x, point.y), reverse=higher_x_is_better)
+    front, best_y = [], -math.inf
+    for point in ordered:
+        if point.y > best_y:
+            front.append(point)
+            best_y = point.y
+    return sorted(front, key=lambda point: point.x)
+
+
+def plot_names(devices: List[str], batch_sizes: List[int]) -> List[str]:
+    """The figures (without extension): mAP against GFLOPs, then against FPS per device and batch."""
+    names = ["map_vs_gflops"]
+    for device, column_device, _ in TABLE_DEVICES:
+        if device in devices:
+            names += ["map_vs_fps_%s_bs%d" % (column_device, size) for size in batch_sizes]
+    return names
+
+
+def figure_spec(name: str) -> Dict[str, object]:
+    """Field, axis title and direction of one figure, read from its name."""
+    if name == "map_vs_gflops":
+        return {"field": "gflops", "xlabel": "GFLOPs (multiply-accumulates, log scale)", "higher_x_is_better": False,
+                "title": "mAP against complexity"}
+    column_device, size = name[len("map_vs_fps_"):].rsplit("_bs", 1)
+    label = {column: label for _, column, label in TABLE_DEVICES}[column_device]
+    return {"field": fps_key(column_device, int(size)) + "_mean", "xlabel": "FPS (log scale)",
+            "higher_x_is_better": True, "title": "mAP against speed: %s, batch size %s" % (label, size)}
+
+
+def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str) -> int:
+    """Write output_dir/name.png and .svg; returns the number of markers drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec = figure_spec(name)
+    found = points(rows, spec["field"])
+    figure, axes = plt.subplots(figsize=(13, 8.5))
+    families = sorted({point.family for point in found})
+    colours = plt.get_cmap("tab10" if len(families) <= 10 else "tab20")
+    for index, family in enumerate(families):
+        mine = [point for point in found if point.family == family]
+        axes.scatter([p.x for p in mine], [p.y for p in mine], s=36, color=colours(index), label=family,
+                     edgecolors="black", linewidths=0.4, zorder=3, gid=GID_MODELS + family)
+    front = pareto_front(found, spec["higher_x_is_better"])
+    if front:
+        axes.plot([p.x for p in front], [p.y for p in front], color="crimson", linewidth=1.4, linestyle="--",
+                  drawstyle="steps-post" if not spec["higher_x_is_better"] else "steps-pre",
+                  label="Pareto front (%d models)" % len(front), zorder=2, gid=GID_FRONT)
+    axes.set_xscale("log")
+    axes.set_xlabel(spec["xlabel"])
+    axes.set_ylabel("mAP (COCO val, as reported by MMPose)")
+    axes.set_title("%s\n%s" % (spec["title"], subtitle), fontsize=11)
+    axes.grid(True, which="both", alpha=0.25)
+    if not found:
+        axes.text(0.5, 0.5, "nothing measured", transform=axes.transAxes, ha="center", fontsize=14)
+    else:
+        axes.legend(loc="best", fontsize=8, framealpha=0.9)
+    figure.subplots_adjust(left=0.06, right=0.8, top=0.92, bottom=0.07)
+    crowded = place_labels(figure, axes, front + [point for point in found if point not in front])
+    if crowded:
+        key = ["%d  %s" % (number, point.label) for number, point in enumerate(crowded, 1)]
+        figure.text(0.81, 0.92, "Crowded markers:\n" + "\n".join(key), va="top", fontsize=6.5, family="monospace")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for extension in FORMATS:
+        figure.savefig(str(output_dir / ("%s.%s" % (name, extension))), dpi=150)
+    plt.close(figure)
+    return len(found)
+
+
+def place_labels(figure, axes, ordered: List[Point]) -> List[Point]:
+    """Label each marker beside it where the label overlaps no other label or marker; number the
+    rest. Returns the numbered points, in number order."""
+    renderer = figure.canvas.get_renderer()
+    inside = axes.get_window_extent(renderer)
+    markers = [axes.transData.transform((point.x, point.y)) for point in ordered]
+    taken, crowded = [], []
+    for index, point in enumerate(ordered):
+        others = [xy for other, xy in enumerate(markers) if other != index]
+        for dx, dy, ha, va in LABEL_SPOTS:
+            text = axes.annotate(point.label, (point.x, point.y), xytext=(dx, dy), textcoords="offset points",
+                                 ha=ha, va=va, fontsize=6.5, color="#333333", zorder=4)
+            box = text.get_window_extent(renderer).expanded(1.05, 1.15)
+            if _fits(box, inside, taken, others):
+                taken.append(box)
+                break
+            text.remove()
+        else:
+            crowded.append(point)
+            axes.annotate(str(len(crowded)), (point.x, point.y), xytext=(3, 2), textcoords="offset points",
+                          fontsize=5.5, color="#555555", zorder=4)
+    return crowded
+
+
+def _fits(box, inside, taken, markers) -> bool:
+    if box.x0 < inside.x0 or box.x1 > inside.x1 or box.y0 < inside.y0 or box.y1 > inside.y1:
+        return False
+    if any(box.overlaps(other) for other in taken):
+        return False
+    return not any(box.x0 - 3 <= x <= box.x1 + 3 and box.y0 - 3 <= y <= box.y1 + 3 for x, y in markers)

@@ -1,0 +1,158 @@
+"""results/runtimes.md and runtimes.csv: per model, the test step's FPS with the network run in
+each runtime, the speed-up over eager, and the GFLOP/s that FPS achieves against the device's
+measured peak."""
+from __future__ import annotations
+
+import csv
+import io
+from typing import Dict, List, Optional, Tuple
+
+from .table import NOT_APPLICABLE, NOT_MEASURED, TABLE_DEVICES
+
+EAGER = "eager"
+CSV_COLUMNS = [
+    "id", "algorithm", "model", "input_size", "device", "batch_size", "runtime", "status", "fps_mean", "fps_std",
+    "speedup", "gflops_per_s", "peak_gflops_per_s", "fraction_of_peak", "max_relative_difference", "tolerance",
+    "message",
+]
+
+
+def speedup(fps: Optional[float], eager_fps: Optional[float]) -> Optional[float]:
+    if fps is None or not eager_fps:
+        return None
+    return fps / eager_fps
+
+
+def achieved_gflops_per_s(gmacs: float, batch_size: int, passes: int, fps: float) -> float:
+    """Multiply-accumulates count two floating-point operations each; a flip test runs the
+    network twice per iteration."""
+    return 2.0 * gmacs * batch_size * passes * fps
+
+
+def runtime_records(
+    resolved: List[Dict[str, object]],
+    complexity: Dict[str, Dict[str, object]],
+    timings: Dict[Tuple[str, str, str], Dict[str, object]],
+    devices: List[str],
+    batch_sizes: List[int],
+    runtimes: List[str],
+) -> List[Dict[str, object]]:
+    """One flat record per model, device, batch size and runtime (the CSV's rows)."""
+    records = []
+    for entry in resolved:
+        for device in devices:
+            for size in batch_sizes:
+                cells = [
+                    dict(runtime_record(entry, complexity[entry["id"]], timings.get((entry["id"], device, runtime)), size),
+                         device=device, runtime=runtime)
+                    for runtime in runtimes
+                ]
+                eager_fps = next((cell["fps_mean"] for cell in cells if cell["runtime"] == EAGER), None)
+                for cell in cells:
+                    cell["speedup"] = speedup(cell["fps_mean"], eager_fps)
+                records += cells
+    return records
+
+
+def runtime_record(
+    entry: Dict[str, object], complexity: Dict[str, object], timing: Optional[Dict[str, object]], batch_size: int
+) -> Dict[str, object]:
+    height, width = entry["input_size"]
+    record = {
+        "id": entry["id"], "algorithm": entry["entry"]["algorithm"], "model": entry["entry"]["model"],
+        "input_size": "%dx%d" % (height, width), "batch_size": batch_size, "fps_mean": None,
+    }
+    batch = timing["batches"].get(str(batch_size)) if timing else None
+    if batch is None:
+        return dict(record, status=NOT_MEASURED)
+    if batch["status"] != "measured":
+        return dict(record, status=batch.get("kind", NOT_APPLICABLE), message=batch.get("message", batch.get("reason")))
+    record.update(status="measured", fps_mean=batch["fps_mean"], fps_std=batch["fps_std"])
+    record.update(batch.get("agreement", {}))
+    if complexity["status"] == "counted":
+        passes = 2 if timing["flip_test"] else 1
+        achieved = achieved_gflops_per_s(complexity["gflops"], batch_size, passes, batch["fps_mean"])
+        peak = timing["peak"]["gflops_per_s"]
+        record.update(gflops_per_s=achieved, peak_gflops_per_s=peak, fraction_of_peak=achieved / peak)
+    return record
+
+
+def best_runtime(cells: List[Dict[str, object]]) -> Optional[Dict[str, object]]:
+    measured = [cell for cell in cells if cell["status"] == "measured"]
+    return max(measured, key=lambda cell: cell["fps_mean"]) if measured else None
+
+
+def fps_text(cell: Dict[str, object], best: Optional[Dict[str, object]]) -> str:
+    if cell["status"] != "measured":
+        return str(cell["status"])
+    text = "%.2f" % cell["fps_mean"]
+    if cell["runtime"] != EAGER and cell["speedup"] is not None:
+        text += " (%.2f×)" % cell["speedup"]
+    return "**%s**" % text if cell is best else text
+
+
+def throughput_text(best: Optional[Dict[str, object]]) -> str:
+    if best is None or best.get("gflops_per_s") is None:
+        return NOT_MEASURED
+    return "%.1f (%.0f%%)" % (best["gflops_per_s"], 100 * best["fraction_of_peak"])
+
+
+def render_runtimes_markdown(
+    records: List[Dict[str, object]], devices: List[str], batch_sizes: List[int], runtimes: List[str]
+) -> str:
+    lines = [
+        "# Runtimes (measured by posebench)",
+        "",
+        "FPS of each model's test step (the table's timed region: forward, flip-test pass, decoding) with "
+        "the network (backbone, neck, head) run in each runtime; everything else stays eager PyTorch. "
+        "In parentheses, the speed-up over eager; in bold, the fastest runtime of the row. A runtime is "
+        "timed only after its outputs on a random batch agreed with eager's (`runtimes.csv` has the "
+        "difference): `mismatch` means they did not, `export failed` that the ONNX export did not run.",
+        "",
+        "Achieved GFLOP/s = 2 × GMACs × batch size × network passes per step (2 with flip test) × FPS, "
+        "for the fastest runtime, and in parentheses its fraction of the device's peak: the faster of a "
+        "float32 matrix product and a 3×3 convolution, timed in the same job. GMACs count direct "
+        "convolution; a runtime that picks a cheaper algorithm (Winograd, FFT) does fewer operations than "
+        "counted, and can pass 100%.",
+    ]
+    for device, _, label in TABLE_DEVICES:
+        if device not in devices:
+            continue
+        for size in batch_sizes:
+            lines += runtime_section(records, device, label, size, runtimes)
+    return "\n".join(lines) + "\n"
+
+
+def runtime_section(
+    records: List[Dict[str, object]], device: str, label: str, batch_size: int, runtimes: List[str]
+) -> List[str]:
+    mine = [record for record in records if record["device"] == device and record["batch_size"] == batch_size]
+    peaks = sorted(record["peak_gflops_per_s"] for record in mine if record.get("peak_gflops_per_s"))
+    peak = " (peak: %.0f GFLOP/s, the median over its jobs)" % peaks[len(peaks) // 2] if peaks else ""
+    columns = ["Algorithm", "Model", "Input size"] + runtimes + ["Achieved GFLOP/s (% of peak)"]
+    lines = [
+        "",
+        "### %s, batch size %d%s" % (label, batch_size, peak),
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join([" :--- "] * 3 + [" ---: "] * (len(columns) - 3)) + "|",
+    ]
+    by_model: Dict[str, List[Dict[str, object]]] = {}
+    for record in mine:
+        by_model.setdefault(record["id"], []).append(record)
+    for cells in by_model.values():
+        best = best_runtime(cells)
+        first = cells[0]
+        row = [str(first["algorithm"]), str(first["model"]), str(first["input_size"])]
+        row += [fps_text(cell, best) for cell in cells] + [throughput_text(best)]
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def render_runtimes_csv(records: List[Dict[str, object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
+
