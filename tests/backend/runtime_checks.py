@@ -2,6 +2,7 @@
 
 usage: runtime_checks.py MODEL_ID WORKDIR -> prints one JSON object of findings.
 """
+import functools
 import json
 import sys
 from pathlib import Path
@@ -30,23 +31,31 @@ def resolved_model(model_id):
     return resolve_model(entry, REPO, read_seed_csv(REPO / "resources" / "seed_table.csv").get(model_id))
 
 
-def keypoints(result):
-    """The predicted keypoints of a test step's result, whichever backend made it."""
+def predictions(result):
+    """What a test step's result holds, flat: the keypoints, and for MMPose 0.x the heatmaps too
+    (random weights may leave a bottom-up model with no person found)."""
     if isinstance(result, dict):  # MMPose 0.x
-        return numpy.concatenate([numpy.asarray(preds).reshape(-1) for preds in result["preds"]])
+        arrays = [numpy.asarray(preds).reshape(-1) for preds in result["preds"]]
+        return numpy.concatenate(arrays + [numpy.asarray(result["output_heatmap"]).reshape(-1)])
     return numpy.concatenate([sample.pred_instances.keypoints.reshape(-1) for sample in result])
+
+
+def with_heatmaps(backend, model):
+    if backend.name == "mmpose0":
+        model.forward = functools.partial(model.forward, return_heatmap=True)
 
 
 def routed_step_matches_the_plain_one(resolved):
     """The network routed through a runner (here eager itself) leaves the test step's answer as it was."""
     backend = get_backend(resolved["backend"])
     model = runtimes.build_seeded(backend, resolved["model_cfg"])
+    with_heatmaps(backend, model)
     with torch.no_grad():
         torch.manual_seed(1)
-        plain = keypoints(backend.test_step(model, resolved, 1, "cpu")())
+        plain = predictions(backend.test_step(model, resolved, 1, "cpu")())
         backend.route_network(model, backend.network(runtimes.build_seeded(backend, resolved["model_cfg"])))
         torch.manual_seed(1)
-        routed = keypoints(backend.test_step(model, resolved, 1, "cpu")())
+        routed = predictions(backend.test_step(model, resolved, 1, "cpu")())
     return bool(plain.size) and numpy.array_equal(plain, routed)
 
 
