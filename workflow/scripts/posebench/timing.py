@@ -97,7 +97,7 @@ def time_model(
     prepare_device(device, threads)
     backend = get_backend(resolved["backend"])
     flip = bool((resolved["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
-    sizes = [size for size in batch_sizes if size == 1 or not resolved["single_image_test_step"]]
+    sizes = [size for size in batch_sizes if batch_applies(resolved, size)]
     try:
         with model_stage("build"):
             model = runtimes.build_seeded(backend, resolved["model_cfg"]).to(device)
@@ -125,6 +125,10 @@ def time_model(
         "peak": runtimes.peak_gflops(device),
         "environment": describe_environment(backend, device, threads),
     }
+
+
+def batch_applies(resolved, batch_size: int) -> bool:
+    return batch_size == 1 or not resolved["single_image_test_step"]
 
 
 def use_runtime(backend, model, resolved, runtime, device, threads, export_dir, sizes, progress) -> Dict[int, Dict]:
@@ -169,7 +173,7 @@ def time_batch(backend, model, resolved, batch_size, device, policy, progress, c
     and the next batch size still runs. `check`: the runtime's agreement with eager here."""
     import torch
 
-    if batch_size > 1 and resolved["single_image_test_step"]:
+    if not batch_applies(resolved, batch_size):
         return {"status": "not applicable", "reason": SINGLE_IMAGE_REASON}
     if check and check.get("status") == "failed":
         return check
