@@ -6,9 +6,30 @@ CORES ?= 2
 SNAKEMAKE := .venvs/driver/bin/snakemake
 BACKENDS := mmpose1 mmpose0
 
-.PHONY: table setup test cluster-tools check-complexity lint format
+MACHINE ?= amd-epyc-2core-vm
+EXTRA_ROUNDS ?= 2
+
+.PHONY: table remeasure publish repeatability setup test cluster-tools check-complexity lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES)
+
+# Re-time only the cells the last run marked unsteady (EXTRA_ROUNDS more rounds each), then
+# rebuild the table, plots and comparisons.
+remeasure: setup
+	$(SNAKEMAKE) --cores $(CORES) --config remeasure=$(EXTRA_ROUNDS)
+
+# The run's outputs as this machine's published reference (after `make table`): generated, never
+# edited. Compare a later run with it: --config compare_with=published/$(MACHINE)
+publish:
+	.venvs/driver/bin/python workflow/scripts/publish.py results published/$(MACHINE) \
+	  --command "make table && make publish MACHINE=$(MACHINE)"
+
+# Two complete runs (A, B) of the same 8 models, with the old method (one round, the seed's 20 s
+# budget and minimum of 3) and with the configured rounds: how far apart they read (bench/results/).
+repeatability: setup
+	.venvs/driver/bin/python bench/repeatability.py --label one-round \
+	  --timing "rounds: 1, budget_s: 20, min_iterations: 3" --output bench/results/one-round.md
+	.venvs/driver/bin/python bench/repeatability.py --label default --output bench/results/default.md
 
 setup:
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done

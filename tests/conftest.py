@@ -1,4 +1,3 @@
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +8,7 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-WORKFLOW_FILES = ["Snakefile", "workflow", "config", "resources", "envs", "profiles"]
+from posebench.workspace import copy_workflow  # noqa: E402
 
 
 class Workflow:
@@ -17,14 +16,7 @@ class Workflow:
 
     def __init__(self, root: Path):
         self.root = root
-        root.mkdir(parents=True)
-        for name in WORKFLOW_FILES:
-            source = REPO / name
-            if source.is_dir():
-                shutil.copytree(source, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copy(source, root / name)
-        (root / ".venvs").symlink_to(REPO / ".venvs")
+        copy_workflow(REPO, root)
 
     def command(self, args) -> list:
         return [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]

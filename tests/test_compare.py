@@ -81,3 +81,43 @@ def test_the_cli_names_a_missing_table_in_one_line(tmp_path):
     run = run_compare(tmp_path / "ours.csv", tmp_path / "nowhere")
     assert run.returncode == 1
     assert run.stderr.strip() == "compare: %s has no table.csv (give a results/ folder or a table.csv)" % (tmp_path / "nowhere")
+
+
+def test_seed_cells_printed_under_a_tenth_of_an_fps_stay_out_of_the_geometric_mean():
+    ours = {"a": our_row("a", 12.0, 1.0), "slow": our_row("slow", 0.5, 0.06)}
+    seed = {"a": seed_row("a", "4.00 ± 0.12", "1.00 ± 0.02"), "slow": seed_row("slow", "0.25 ± 0.01", "0.03 ± 0.00")}
+    text = render_comparison(ours, seed, "the seed", COLUMNS)
+    assert "- CPU FPS bs=1: 2.45× geometric mean over 2 models (2.00× to 3.00×)" in text
+    # 0.03 printed with two decimals may be 0.025 to 0.035: worth ±17% alone
+    assert ("- CPU FPS bs=10: 1.00× geometric mean over 1 models (1.00× to 1.00×); 1 left out: theirs is printed "
+            "under 0.1 FPS, where two-decimal rounding alone moves the ratio by over 5%") in text
+    assert "| SLOW | 256x192 | 34 / 34 | 5.46 / 5.46 | 2.00× (0.50 / 0.25) | 2.00× (0.06 / 0.03) |" in text
+
+
+def write_rounds(path, cells):
+    """A measurements.csv: per (id, batch size), each round's per-iteration seconds."""
+    lines = ["id,device,runtime,batch_size,round,status,seconds"]
+    for (model_id, size), rounds in cells.items():
+        for number, seconds in enumerate(rounds, 1):
+            lines.append("%s,cpu,eager,%d,%d,measured,%s" % (model_id, size, number, " ".join(map(repr, seconds))))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_with_both_runs_rounds_each_cell_says_faster_slower_or_within_noise(tmp_path):
+    ours_dir, theirs_dir = tmp_path / "ours", tmp_path / "theirs"
+    ours_dir.mkdir(), theirs_dir.mkdir()
+    write_table(ours_dir / "table.csv", [our_row("a", 12.0, 1.0), our_row("c", 2.0, 0.3)])
+    write_table(theirs_dir / "table.csv", [our_row("a", 6.0, 1.0), our_row("c", 2.4, 0.3)])
+    steady = lambda fps: [[1 / (fps * f)] * 3 for f in (0.99, 1.0, 1.01)]  # noqa: E731
+    write_rounds(ours_dir / "measurements.csv", {("a", 1): steady(12), ("a", 10): steady(1.0),
+                                                ("c", 1): [[0.25] * 3, [1.0] * 3, [0.5] * 3]})
+    write_rounds(theirs_dir / "measurements.csv", {("a", 1): steady(6), ("a", 10): steady(1.0),
+                                                  ("c", 1): steady(2.4)})
+    run = run_compare(ours_dir / "table.csv", theirs_dir, "--batch-sizes", "1", "10", "--threshold", "0.1")
+    assert run.returncode == 0, run.stderr
+    assert "| A | 256x192 | 34 / 34 | 5.46 / 5.46 | – | – | 2.00× (12.00 / 6.00) faster | 1.00× (1.00 / 1.00) within noise |" in run.stdout
+    # ours is 17% slower on average, but its rounds read 4, 1 and 2 FPS: noise
+    assert "| 0.83× (2.00 / 2.40) within noise |" in run.stdout
+    assert "- CPU FPS bs=1: 1.29× geometric mean over 2 models (0.83× to 2.00×); 1 faster, 0 slower, 1 within noise" in run.stdout
+    swapped = run_compare(theirs_dir / "table.csv", ours_dir, "--batch-sizes", "1")
+    assert "0.50× (6.00 / 12.00) slower" in swapped.stdout

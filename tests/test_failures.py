@@ -8,7 +8,7 @@ import pytest
 from posebench.failures import ERROR, OOM, failure_kind, failure_record
 from posebench.table import fps_cell
 
-TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 # a user's config whose backbone raises when built (ResNet has no depth 51)
 BROKEN_CONFIG = """_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py']
 model = dict(backbone=dict(depth=51))
@@ -53,7 +53,7 @@ def test_a_model_that_fails_is_recorded_and_the_table_still_comes_out(workflow):
     assert complexity["failure"] == {
         "status": "failed", "stage": "build", "kind": "error", "message": "KeyError: 'invalid depth 51 for resnet'"
     }
-    timing = json.loads((workflow.root / "results" / "timing" / "broken_res51" / "cpu" / "eager.json").read_text())
+    timing = json.loads((workflow.root / "results" / "timing" / "broken_res51" / "cpu" / "eager" / "round1.json").read_text())
     assert timing["batches"]["1"]["kind"] == "error" and timing["batches"]["10"]["stage"] == "build"
     assert "Traceback" in (workflow.root / "logs" / "complexity" / "broken_res51.log").read_text()
 
@@ -78,8 +78,8 @@ def child_running(process: psutil.Process, script: str):
 
 def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow):
     model = "shufflenetv2_coco_256x192"
-    log = workflow.root / "logs" / "timing" / model / "cpu" / "eager.log"
-    slow = "timing={iterations: 1000, warmup: 1, min_iterations: 1000, budget_s: 1000}"
+    log = workflow.root / "logs" / "timing" / model / "cpu" / "eager" / "round1.log"
+    slow = "timing={rounds: 1, iterations: 1000, warmup: 1, min_iterations: 1000, budget_s: 1000}"
     run = workflow.start_snakemake("results/table.md", "--config", "select=[%s]" % model, slow)
     try:
         deadline = time.time() + 300

@@ -2,7 +2,7 @@
 import re
 from collections import Counter
 
-TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192"]
 ADDED_ROW = """
   - id: mobilenetv2_again
@@ -14,25 +14,31 @@ ADDED_ROW = """
 """
 
 
-def planned(workflow, models=MODELS, timing=TINY_TIMING):
+def planned(workflow, models=MODELS, timing=TINY_TIMING, *config):
     """The (rule, model) pairs a dry run would run; model is None for the table."""
-    run = workflow.snakemake("-n", "results/table.md", "--config", "select=[%s]" % ",".join(models), timing)
+    run = workflow.snakemake("-n", "results/table.md", "--config", "select=[%s]" % ",".join(models), timing, *config)
     assert run.returncode == 0, run.stderr[-2000:]
     jobs, rule = Counter(), None
     for line in (run.stdout + run.stderr).splitlines():
         started = re.match(r"^(?:local)?rule (\w+):", line)
         if started:
             rule = started[1]
-            if rule == "table":
-                jobs[("table", None)] += 1
-        found = re.search(r"wildcards: model=([\w.-]+)", line)
+            if rule in AGGREGATES:
+                jobs[(rule, None)] += 1
+        found = re.search(r"wildcards: model=([\w.-]+)(?:, device=\w+, runtime=\w+, round=(\d+))?", line)
         if found and rule:
-            jobs[(rule, found[1])] += 1
+            jobs[(rule, found[1] if not found[2] else "%s round %s" % (found[1], found[2]))] += 1
     return jobs
 
 
-def model_jobs(model, rules=("resolve", "complexity", "timing")):
-    return Counter({(rule, model): 1 for rule in rules})
+AGGREGATES = ("measurements", "table")
+
+
+def model_jobs(model, rules=("resolve", "complexity", "timing"), rounds=(1,)):
+    jobs = Counter({(rule, model): 1 for rule in rules if rule != "timing"})
+    if "timing" in rules:
+        jobs.update({("timing", "%s round %d" % (model, number)): 1 for number in rounds})
+    return jobs
 
 
 def edit(workflow, relative, old, new):
@@ -46,26 +52,41 @@ def test_reruns_follow_each_models_own_inputs(workflow):
     run = workflow.snakemake("results/table.md", "--config", "select=[%s]" % ",".join(MODELS), TINY_TIMING)
     assert run.returncode == 0, run.stderr[-3000:]
     table = Counter({("table", None): 1})
+    measured = table + Counter({("measurements", None): 1})
 
     assert planned(workflow) == Counter()
 
+    # the statistics over rounds: the cells and the table, no timing
+    edit(workflow, "workflow/scripts/posebench/statistics.py", '"""How sure', '"""(edited) How sure')
+    assert planned(workflow) == measured
+
+    # more rounds: only the new rounds are timed, then the cells and the table
+    assert planned(workflow, timing=TINY_TIMING.replace("rounds: 1", "rounds: 3")) == sum(
+        (model_jobs(model, ["timing"], rounds=(2, 3)) for model in MODELS), Counter()) + measured
+
+    # re-measure: more rounds for the cells the run marked unsteady, and only for those
+    cells = workflow.root / "results" / "cells.csv"
+    cells.write_text("id,device,runtime,batch_size,unsteady\n%s,cpu,eager,10,between-round CV 0.2\n%s,cpu,eager,1,\n"
+                     % (MODELS[1], MODELS[0]))
+    assert planned(workflow, MODELS, TINY_TIMING, "remeasure=2") == model_jobs(MODELS[1], ["timing"], rounds=(2, 3)) + measured
+
     # one model's entry changed: that model's jobs and the table
     edit(workflow, "config/models.yaml", "model: ShuffleNetV2\n", "model: ShuffleNet V2\n")
-    assert planned(workflow) == model_jobs(MODELS[0]) + table
+    assert planned(workflow) == model_jobs(MODELS[0]) + measured
 
     # a new model: its jobs and the table
     models = workflow.root / "config" / "models.yaml"
     models.write_text(models.read_text() + ADDED_ROW)
     assert planned(workflow, MODELS + ["mobilenetv2_again"]) == model_jobs(MODELS[0]) + model_jobs(
         "mobilenetv2_again"
-    ) + table
+    ) + measured
 
     # the timing policy: every timing job, nothing else but the table
     slower = TINY_TIMING.replace("iterations: 3", "iterations: 4")
-    assert planned(workflow, MODELS[1:], slower) == model_jobs(MODELS[1], ["timing"]) + table
+    assert planned(workflow, MODELS[1:], slower) == model_jobs(MODELS[1], ["timing"]) + measured
 
-    # a script: the jobs that run it
+    # a script: the jobs that run it (the cells too here: one model fewer than the run measured)
     edit(workflow, "workflow/scripts/posebench/complexity.py", '"""Step 2', '"""Step 2 (edited)')
-    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + table
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + measured
     edit(workflow, "workflow/scripts/posebench/table.py", '"""Step last', '"""Step last (edited)')
-    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + table
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + measured

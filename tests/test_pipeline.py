@@ -2,6 +2,7 @@
 import csv
 import json
 import re
+import socket
 import statistics
 
 import pytest
@@ -30,7 +31,8 @@ SELECTED = [
 
 PLOTS = ["map_vs_gflops", "map_vs_fps_cpu_bs1", "map_vs_fps_cpu_bs10"]
 # a tiny iteration policy: the tests check what is recorded, not how fast this machine is
-TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={rounds: 2, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+ONE_ROUND = TINY_TIMING.replace("rounds: 2", "rounds: 1")
 
 
 def select(ids):
@@ -96,7 +98,7 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
 
 def test_backend_override_runs_a_row_from_its_seed_config_on_mmpose0(workflow):
     run = workflow.snakemake(
-        "results/table.md", "--config", select(["shufflenetv2_coco_256x192"]), "backend=mmpose0", TINY_TIMING
+        "results/table.md", "--config", select(["shufflenetv2_coco_256x192"]), "backend=mmpose0", ONE_ROUND
     )
     assert run.returncode == 0, run.stderr[-3000:]
     resolved = json.loads((workflow.root / "results" / "resolved" / "shufflenetv2_coco_256x192.json").read_text())
@@ -107,9 +109,16 @@ def test_backend_override_runs_a_row_from_its_seed_config_on_mmpose0(workflow):
     assert complexity_mismatches({row["id"]: row}, SEED) == []
 
 
+def timing_round(workflow, model_id, number):
+    path = workflow.root / "results" / "timing" / model_id / "cpu" / "eager" / ("round%d.json" % number)
+    return json.loads(path.read_text())
+
+
 def check_timing_record(workflow):
-    timing = json.loads((workflow.root / "results" / "timing" / "shufflenetv2_coco_256x192" / "cpu" / "eager.json").read_text())
-    assert timing["device"] == "cpu" and timing["threads"] >= 1
+    timing = timing_round(workflow, "shufflenetv2_coco_256x192", 1)
+    assert timing["device"] == "cpu" and timing["threads"] >= 1 and timing["round"] == 1
+    assert timing["host"] == socket.gethostname() and timing["started_at"] < timing["ended_at"]
+    # one round's policy: the number of rounds is not in it
     assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 2, "budget_s": 0.5, "long_iteration_s": 2}
     assert timing["flip_test"] is True
     assert timing["timed_region"].startswith("forward and its flip-test pass, outputs to the host, keypoint decoding")
@@ -120,21 +129,50 @@ def check_timing_record(workflow):
         assert batch["capped"] == (batch["iterations"] < 3)
         assert batch["fps_mean"] == statistics.fmean(1 / s for s in batch["seconds"])
         assert batch["fps_std"] == statistics.pstdev([1 / s for s in batch["seconds"]])
+        for reading in (batch["probe_before"], batch["probe_after"]):
+            assert reading["probe_gflops_per_s"] > 1 and reading["load1"] >= 0 and reading["runnable"] >= 1
     env = timing["environment"]
     assert env["mmpose"] == "1.3.2" and env["gpu"] is None and env["cpu_physical_cores"] >= 1
 
-    bottom_up = json.loads((workflow.root / "results" / "timing" / "ae_mobilenetv2_coco_512x512" / "cpu" / "eager.json").read_text())
+    # round-major: every model's round 1 started before any model's round 2
+    starts = {number: [timing_round(workflow, model_id, number)["started_at"] for model_id in SELECTED]
+              for number in (1, 2)}
+    assert max(starts[1]) < min(starts[2]), starts
+
+    bottom_up = timing_round(workflow, "ae_mobilenetv2_coco_512x512", 2)
     assert bottom_up["batches"]["10"] == {
         "status": "not applicable", "reason": "the bottom-up test step takes one image at a time"
     }
-    log = (workflow.root / "logs" / "timing" / "shufflenetv2_coco_256x192" / "cpu" / "eager.log").read_text()
-    assert "iteration 1/3:" in log and "batch size 10:" in log
+    log = (workflow.root / "logs" / "timing" / "shufflenetv2_coco_256x192" / "cpu" / "eager" / "round2.log").read_text()
+    assert "iteration 1/3:" in log and "batch size 10:" in log and "probe: " in log
 
     environment = json.loads((workflow.root / "results" / "environment.json").read_text())
     assert set(environment) == {"mmpose0", "mmpose1"} and set(environment["mmpose1"]) == {"cpu"}
     table = (workflow.root / "results" / "table.md").read_text()
     assert "- GPU: none: no CUDA device where this ran, so the GPU columns read n/a" in table
     assert "mmpose 0.29.0; " in table and "mmpose 1.3.2; " in table
+    assert "- each FPS cell: 2 round(s), separate processes run round-major across the table" in table
+    assert re.search(r"- CPU probe \(3×3 convolution\): median \d+ GFLOP/s, range \d+–\d+ over 32 readings", table)
+    check_measurements(workflow)
+
+
+def check_measurements(workflow):
+    """measurements.csv has every round; table.csv's statistics pool them."""
+    results = workflow.root / "results"
+    rounds = list(csv.DictReader(open(results / "measurements.csv")))
+    assert len(rounds) == len(SELECTED) * 2 * 2  # models, batch sizes, rounds
+    shufflenet = [r for r in rounds if r["id"] == "shufflenetv2_coco_256x192" and r["batch_size"] == "1"]
+    assert [r["round"] for r in shufflenet] == ["1", "2"]
+    fps = [1 / float(s) for r in shufflenet for s in r["seconds"].split()]
+    row = read_table_csv(results / "table.csv")["shufflenetv2_coco_256x192"]
+    assert float(row["cpu_fps_bs1_mean"]) == pytest.approx(statistics.fmean(fps))
+    assert float(row["cpu_fps_bs1_std"]) == pytest.approx(statistics.pstdev(fps))
+    assert float(row["cpu_fps_bs1_median"]) == pytest.approx(statistics.median(fps))
+    assert row["cpu_fps_bs1"] == "%.2f ± %.2f" % (statistics.fmean(fps), statistics.pstdev(fps))
+    assert float(row["cpu_fps_bs1_ci_low"]) < float(row["cpu_fps_bs1_ci_high"])
+    assert row["cpu_fps_bs1_rounds"] == "2" and row["cpu_fps_bs1_hosts"] == socket.gethostname()
+    for field in ("within_round_cv", "between_round_cv", "probe_worst_deviation"):
+        assert float(row["cpu_fps_bs1_" + field]) >= 0
 
 
 def check_plots_comparison_and_report(workflow):
@@ -161,7 +199,7 @@ ALL_RUNTIMES = "runtimes=[eager,onnxruntime,compile,channels_last]"
 
 
 def test_runtimes_side_by_side_for_top_down_deeppose_and_associative_embedding(workflow):
-    args = ["--config", select(RUNTIME_MODELS), ALL_RUNTIMES, TINY_TIMING]
+    args = ["--config", select(RUNTIME_MODELS), ALL_RUNTIMES, ONE_ROUND]
     run = workflow.snakemake("results/runtimes.md", *args)
     assert run.returncode == 0, run.stderr[-3000:]
     with open(workflow.root / "results" / "runtimes.csv") as handle:
@@ -188,5 +226,5 @@ def test_runtimes_side_by_side_for_top_down_deeppose_and_associative_embedding(w
         assert (workflow.root / "results" / "onnx" / model_id / "model.onnx").stat().st_size > 1e6
     # the export is cached: a new timing policy re-times, it does not re-export
     planned = workflow.snakemake("-n", "results/runtimes.md", "--config", select(RUNTIME_MODELS), ALL_RUNTIMES,
-                                 "timing={iterations: 2}")
+                                 "timing={rounds: 1, iterations: 2}")
     assert "export_onnx" not in planned.stdout and "timing" in planned.stdout

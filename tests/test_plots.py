@@ -2,7 +2,7 @@
 import re
 
 from PIL import Image
-from posebench.plots import GID_FRONT, GID_MODELS, Point, draw, pareto_front, plot_names
+from posebench.plots import GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
 
 SUBTITLE = "test machine"
 
@@ -64,3 +64,18 @@ def test_each_figure_is_a_real_image_with_one_marker_per_model_that_has_both_num
 def test_the_figures_name_the_device_and_batch_size_they_show(tmp_path):
     draw(ROWS, "map_vs_fps_cpu_bs10", tmp_path, SUBTITLE)
     assert "CPU, batch size 10" in (tmp_path / "map_vs_fps_cpu_bs10.svg").read_text()
+
+
+def test_each_fps_marker_carries_its_confidence_interval_as_an_error_bar(tmp_path):
+    rows = [dict(r) for r in ROWS]
+    rows[0].update(cpu_fps_bs1_ci_low="36.0", cpu_fps_bs1_ci_high="44.5")
+    rows[3].update(cpu_fps_bs1_ci_low="9.0", cpu_fps_bs1_ci_high="11.0")
+    found = {point.label: point for point in points(rows, "cpu_fps_bs1_mean")}
+    assert (found["fast 256x192"].low, found["fast 256x192"].high) == (36.0, 44.5)
+    assert found["accurate 256x192"].high is None  # no interval in the table: no bar
+    draw(rows, "map_vs_fps_cpu_bs1", tmp_path, SUBTITLE)
+    svg = (tmp_path / "map_vs_fps_cpu_bs1.svg").read_text()
+    groups = re.findall(r'<g id="%s([^"]+)">' % GID_INTERVALS, svg)
+    assert set(groups) == {"topdown_heatmap"}  # the two rows with an interval are both top-down
+    draw(rows, "map_vs_gflops", tmp_path, SUBTITLE)
+    assert GID_INTERVALS not in (tmp_path / "map_vs_gflops.svg").read_text()

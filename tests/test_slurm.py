@@ -3,6 +3,7 @@
 Needs Debian's slurm-wlm and munge (`make test` installs them when it runs as root) and root, to
 start the daemons; it writes /etc/slurm/slurm.conf only where none exists, and removes it after.
 """
+import csv
 import os
 import shutil
 import socket
@@ -16,7 +17,7 @@ from conftest import REPO
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by posebench's tests/test_slurm.py"
 STATE = Path("/tmp/posebench-slurm")
-TINY_TIMING = "timing={iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 
 
 def slurm_conf() -> str:
@@ -97,10 +98,14 @@ def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_clus
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = [line for line in (workflow.root / "results" / "table.md").read_text().splitlines() if "[config]" in line]
     assert len(rows) == 1 and "| 1.37 | 7.55 |" in rows[0]
+    # each round records the node it ran on
+    with open(workflow.root / "results" / "measurements.csv") as handle:
+        hosts = {row["host"] for row in csv.DictReader(handle)}
+    assert hosts == {socket.gethostname()}
 
     # every job went through sbatch: the scheduler's completion log lists them, finished well
     completed = (slurm_cluster / "jobcomp.log").read_text().splitlines()
-    assert len(completed) >= 4, completed  # resolve, complexity, timing, table
+    assert len(completed) >= 5, completed  # resolve, complexity, timing, measurements, table
     assert all("JobState=COMPLETED" in line for line in completed), completed
     assert "has been submitted with SLURM jobid" in result.stdout + result.stderr
 

@@ -30,7 +30,8 @@ class FakeDevice:
 
 def measure(durations, **policy):
     device = FakeDevice(durations)
-    result = run_iterations(device.step, device.synchronize, dict(POLICY, **policy), lambda line: None, device.clock)
+    result = run_iterations(device.step, device.synchronize, dict(POLICY, **policy), lambda line: None, device.clock,
+                            warmed_up=lambda: device.calls.append("probe"))
     return result, device
 
 
@@ -50,19 +51,36 @@ def test_a_fast_model_gets_the_seeds_five_warmups_and_fifty_iterations():
 
 def test_the_budget_cuts_a_slow_model_short_and_says_so():
     result, _ = measure([1.5] * 5 + [1.5] * 50)
-    # 14 iterations reach 21 s >= the 20 s budget
-    assert (result["warmup"], result["iterations"], result["capped"]) == (5, 14, True)
+    # warm-ups stop after two steady ones (3 s > 2 s in all); 14 iterations reach 21 s >= the 20 s budget
+    assert (result["warmup"], result["iterations"], result["capped"]) == (3, 14, True)
 
 
-def test_a_long_iteration_gets_one_warmup_and_the_minimum_iterations():
+def test_a_long_iteration_gets_one_warmup_judged_on_a_steady_state_call():
     result, device = measure([30.0] * 10)
+    # the second call, steady and long, ends the warm-ups and is the first timed iteration
     assert (result["warmup"], result["iterations"], result["capped"]) == (1, 3, True)
     assert len(device.durations) == 6  # nothing ran beyond what was recorded
 
 
-def test_the_device_is_synchronised_around_every_timed_step():
+def test_a_slow_first_call_alone_does_not_cut_the_warmups():
+    """The first call carries one-time set-up (oneDNN primitives, cuDNN autotuning): a model that
+    is fast in steady state still gets the seed's five warm-ups."""
+    result, _ = measure([10.0] + [0.1] * 54)
+    assert (result["warmup"], result["iterations"]) == (5, 50)
+    assert result["seconds"] == pytest.approx([0.1] * 50)
+
+
+def test_warmups_stop_once_the_steady_state_ones_have_taken_the_long_iteration_time():
+    result, _ = measure([1.5] + [0.9] * 60)
+    # steady warm-ups 0.9, 1.8, 2.7 s: the third passes 2 s
+    assert (result["warmup"], result["iterations"]) == (4, 23)
+
+
+def test_the_device_is_synchronised_around_every_step_and_the_probe_runs_between_warmups_and_iterations():
     _, device = measure([0.1] * 55)
-    assert device.calls == ["sync", "step", "sync"] * 55
+    assert device.calls == ["sync", "step", "sync"] * 5 + ["probe"] + ["sync", "step", "sync"] * 50
+    _, device = measure([30.0] * 10)  # a long iteration: the probe follows the call that ended the warm-ups
+    assert device.calls == ["sync", "step", "sync"] * 2 + ["probe"] + ["sync", "step", "sync"] * 2
 
 
 def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):

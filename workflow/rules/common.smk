@@ -2,6 +2,7 @@
 # runs here, at load time, so bad input stops the run before any job starts, in one line.
 import json
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from posebench import catalog  # noqa: E402
+from posebench.rounds import planned_rounds  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
 
@@ -81,11 +83,25 @@ COMPARISONS = ["seed"] + (["run"] if COMPARE_WITH else [])
 # eager first: the seed's runtime, which the table reads and the others are compared with
 RUNTIMES = ["eager"] + [name for name in config["runtimes"] if name != "eager"]
 
+# Each (model, device, runtime) is measured in rounds, one process each; a re-measurement
+# (config remeasure) adds rounds to the cells the last run marked unsteady.
+ROUND_PLAN = planned_rounds(
+    [(m, d, r) for m in MODELS for d in DEVICES for r in RUNTIMES],
+    config["timing"]["rounds"],
+    Path("results"),
+    config["remeasure"],
+)
+# Snakemake runs the ready job of highest priority first: every resolve job before any timing,
+# and every cell's round k before any cell's round k + 1 (round-major, interleaved).
+RESOLVE_PRIORITY = 200000
+FIRST_ROUND_PRIORITY = 100000
+
 
 wildcard_constraints:
     model="|".join(re.escape(model_id) for model_id in MODELS),
     device="|".join(DEVICES),
     runtime="|".join(RUNTIMES),
+    round=r"\d+",
     against="|".join(COMPARISONS),
 
 
@@ -110,9 +126,19 @@ def driver_python():
 
 
 def timing_policy():
-    """The iteration policy as JSON: a change to it re-runs the timing jobs, nothing else."""
-    policy = {key: value for key, value in config["timing"].items() if key != "threads"}
+    """One round's iteration policy as JSON: a change to it re-runs the timing jobs, nothing
+    else. The number of rounds is not in it, so raising it re-times only the new rounds.
+    """
+    policy = {
+        key: value
+        for key, value in config["timing"].items()
+        if key not in ("threads", "rounds")
+    }
     return json.dumps(policy, sort_keys=True)
+
+
+def round_priority(wildcards):
+    return FIRST_ROUND_PRIORITY - int(wildcards.round)
 
 
 def batch_sizes_arg():
@@ -134,20 +160,27 @@ STEP_CODE = {
     "timing": ["time_model.py"]
     + [
         "posebench/%s.py" % name
-        for name in ("timing", "runtimes", "environment", "failures")
+        for name in ("timing", "probe", "runtimes", "environment", "failures")
     ],
+    "measurements": ["make_measurements.py"]
+    + ["posebench/%s.py" % name for name in ("measurements", "statistics", "records")],
     "export": ["export_onnx.py"]
     + ["posebench/%s.py" % name for name in ("runtimes", "failures")],
     "table": ["make_table.py"]
-    + ["posebench/%s.py" % name for name in ("table", "seed")],
+    + ["posebench/%s.py" % name for name in ("table", "seed", "measurements")],
     "runtimes": ["make_runtimes.py"]
-    + ["posebench/%s.py" % name for name in ("runtime_table", "table")],
+    + ["posebench/%s.py" % name for name in ("runtime_table", "table", "measurements")],
     "plots": ["make_plots.py"]
-    + ["posebench/%s.py" % name for name in ("plots", "compare", "table")],
+    + [
+        "posebench/%s.py" % name for name in ("plots", "compare", "table", "statistics")
+    ],
     "compare": ["compare_runs.py"]
-    + ["posebench/%s.py" % name for name in ("compare", "table")],
+    + [
+        "posebench/%s.py" % name
+        for name in ("compare", "table", "catalog", "statistics", "measurements")
+    ],
 }
-AGGREGATE_STEPS = ("table", "runtimes", "plots", "compare")
+AGGREGATE_STEPS = ("measurements", "table", "runtimes", "plots", "compare")
 SHARED_CODE = ["posebench/__init__.py", "posebench/records.py"]
 BACKEND_CODE = ["posebench/backends/__init__.py", "posebench/backends/base.py"]
 
@@ -169,12 +202,12 @@ def per_model(pattern):
     return [pattern.format(model=model_id) for model_id in MODELS]
 
 
-def per_model_and_device(pattern, runtimes=("eager",)):
+def timing_rounds():
+    """Every round of every (model, device, runtime) the run measures."""
     return [
-        pattern.format(model=model_id, device=device, runtime=runtime)
-        for model_id in MODELS
-        for device in DEVICES
-        for runtime in runtimes
+        f"results/timing/{model_id}/{device}/{runtime}/round{number}.json"
+        for (model_id, device, runtime), numbers in ROUND_PLAN.items()
+        for number in numbers
     ]
 
 
@@ -202,6 +235,28 @@ def compare_source(wildcards):
     return "resources/seed_table.csv" if wildcards.against == "seed" else COMPARE_WITH
 
 
+def reference_measurements():
+    """The reference run's measurements.csv (beside the compare_with table), when it has one."""
+    if not COMPARE_WITH:
+        return []
+    found = Path(COMPARE_WITH).parent / "measurements.csv"
+    return [str(found)] if found.is_file() else []
+
+
+def compare_rounds(wildcards):
+    """The other run's rounds, when it kept them (the seed has none)."""
+    return [] if wildcards.against == "seed" else reference_measurements()
+
+
+def reference_arg(wildcards, input):
+    if not input.reference:
+        return ""
+    return "--reference %s --reference-name %s" % (
+        input.reference,
+        shlex.quote(config["compare_with"]),
+    )
+
+
 def compare_name(wildcards):
     if wildcards.against == "seed":
         return "the seed (MMPose's published table)"
@@ -210,6 +265,7 @@ def compare_name(wildcards):
 
 def get_final_output():
     outputs = ["results/table.md", "results/table.csv", "results/environment.json"]
+    outputs += ["results/measurements.csv", "results/cells.csv"]
     outputs += [file for extension in FORMATS for file in plot_files(extension)]
     outputs += [f"results/compare_{against}.md" for against in COMPARISONS]
     if len(RUNTIMES) > 1:

@@ -26,7 +26,9 @@ rule plots:
 rule compare:
     input:
         table="results/table.csv",
+        measurements="results/measurements.csv",
         theirs=compare_source,
+        theirs_rounds=compare_rounds,
         code=step_code("compare"),
     output:
         report(
@@ -42,6 +44,9 @@ rule compare:
         python=driver_python(),
         name=compare_name,
         batch_sizes=batch_sizes_arg(),
+        threshold=config["compare"]["threshold"],
+        alpha=config["compare"]["alpha"],
     shell:
         "{params.python} workflow/scripts/compare_runs.py {input.table} {input.theirs} --name {params.name:q}"
-        " --batch-sizes {params.batch_sizes} --output {output} > {log} 2>&1"
+        " --batch-sizes {params.batch_sizes} --threshold {params.threshold} --alpha {params.alpha}"
+        " --output {output} > {log} 2>&1"

@@ -6,6 +6,7 @@ rule resolve:
         "results/resolved/{model}.json",
     log:
         "logs/resolve/{model}.log",
+    priority: RESOLVE_PRIORITY
     conda:
         backend_conda_env
     params:

@@ -18,9 +18,7 @@ rule runtimes:
     input:
         resolved=per_model("results/resolved/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
-        timing=per_model_and_device(
-            "results/timing/{model}/{device}/{runtime}.json", RUNTIMES
-        ),
+        cells="results/cells.csv",
         code=step_code("runtimes"),
     output:
         markdown="results/runtimes.md",
@@ -40,6 +38,6 @@ rule runtimes:
         runtimes=" ".join(RUNTIMES),
     shell:
         "{params.python} workflow/scripts/make_runtimes.py --resolved {input.resolved}"
-        " --complexity {input.complexity} --timing {input.timing} --devices {params.devices}"
+        " --complexity {input.complexity} --cells {input.cells} --devices {params.devices}"
         " --batch-sizes {params.batch_sizes} --runtimes {params.runtimes}"
         " --markdown {output.markdown} --csv {output.csv} > {log} 2>&1"

@@ -2,28 +2,30 @@ rule table:
     input:
         resolved=per_model("results/resolved/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
-        timing=per_model_and_device("results/timing/{model}/{device}/eager.json"),
+        cells="results/cells.csv",
+        measurements="results/measurements.csv",
+        environment="results/environment.json",
         seed_table="resources/seed_table.csv",
+        reference=reference_measurements(),
         code=step_code("table"),
     output:
         markdown="results/table.md",
         csv=report("results/table.csv", caption="../report/table.rst", category="Table"),
-        environment=report(
-            "results/environment.json",
-            caption="../report/environment.rst",
-            category="Table",
-        ),
     log:
         "logs/table.log",
     conda:
         DRIVER_CONDA_ENV
     params:
         python=driver_python(),
+        devices=devices_arg(),
         batch_sizes=batch_sizes_arg(),
         max_cv=config["max_cv"],
+        max_probe_deviation=config["max_probe_deviation"],
+        reference=reference_arg,
     shell:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"
-        " --complexity {input.complexity} --timing {input.timing}"
-        " --batch-sizes {params.batch_sizes} --seed-table {input.seed_table} --max-cv {params.max_cv}"
-        " --markdown {output.markdown} --csv {output.csv}"
-        " --environment {output.environment} > {log} 2>&1"
+        " --complexity {input.complexity} --cells {input.cells} --measurements {input.measurements}"
+        " --environment {input.environment} --devices {params.devices} --batch-sizes {params.batch_sizes}"
+        " --seed-table {input.seed_table} --max-cv {params.max_cv}"
+        " --max-probe-deviation {params.max_probe_deviation} {params.reference}"
+        " --markdown {output.markdown} --csv {output.csv} > {log} 2>&1"

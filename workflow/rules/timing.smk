@@ -4,9 +4,10 @@ rule timing:
         export=onnx_export,
         code=step_code("timing"),
     output:
-        "results/timing/{model}/{device}/{runtime}.json",
+        "results/timing/{model}/{device}/{runtime}/round{round}.json",
     log:
-        "logs/timing/{model}/{device}/{runtime}.log",
+        "logs/timing/{model}/{device}/{runtime}/round{round}.log",
+    priority: round_priority
     conda:
         backend_conda_env
     # every core given to snakemake: nothing else runs beside a measurement
@@ -21,5 +22,38 @@ rule timing:
         export=export_dir_arg,
     shell:
         "{params.python} workflow/scripts/time_model.py {input.resolved} {output} --device {wildcards.device}"
-        " --runtime {wildcards.runtime} {params.export}"
+        " --runtime {wildcards.runtime} --round {wildcards.round} {params.export}"
         " --batch-sizes {params.batch_sizes} --policy {params.policy:q} {params.threads} > {log} 2>&1"
+
+
+# Every round of every measurement as one tidy table (a row per round and batch size), the
+# statistics of each cell over its rounds, and the environments they ran in.
+rule measurements:
+    input:
+        timing=timing_rounds(),
+        code=step_code("measurements"),
+    output:
+        measurements=report(
+            "results/measurements.csv",
+            caption="../report/measurements.rst",
+            category="Table",
+        ),
+        cells="results/cells.csv",
+        environment=report(
+            "results/environment.json",
+            caption="../report/environment.rst",
+            category="Table",
+        ),
+    log:
+        "logs/measurements.log",
+    conda:
+        DRIVER_CONDA_ENV
+    params:
+        python=driver_python(),
+        max_cv=config["max_cv"],
+        max_probe_deviation=config["max_probe_deviation"],
+    shell:
+        "{params.python} workflow/scripts/make_measurements.py {input.timing}"
+        " --max-cv {params.max_cv} --max-probe-deviation {params.max_probe_deviation}"
+        " --measurements {output.measurements} --cells {output.cells}"
+        " --environment {output.environment} > {log} 2>&1"

@@ -1,6 +1,7 @@
 """Our table beside another: the seed (resources/seed_table.csv) or an earlier run (its results/
 folder or table.csv). Prints, or writes with --output, per model the ratio ours / theirs of each
-FPS column, outliers first.
+FPS column, outliers first. Where both runs have a measurements.csv beside their table.csv, each
+cell also says faster, slower or within noise.
 
     python workflow/scripts/compare_runs.py results/table.csv ../other-machine/results
 """
@@ -9,9 +10,19 @@ import sys
 from pathlib import Path
 
 from posebench.catalog import CatalogError, other_table
-from posebench.compare import read_table_csv, render_comparison
+from posebench.compare import read_table_csv, render_comparison, rounds_by_cell
 from posebench.records import write_text
 from posebench.table import TABLE_DEVICES, fps_key
+
+
+def rounds_beside(table: Path):
+    """The per-round FPS of the run whose table.csv this is, or None where it kept none."""
+    found = Path(table).parent / "measurements.csv"
+    if not found.is_file():
+        return None
+    from posebench.measurements import read_measurements
+
+    return rounds_by_cell(read_measurements(found))
 
 
 def main() -> None:
@@ -20,14 +31,19 @@ def main() -> None:
     parser.add_argument("theirs", type=Path, help="the other run's results/ folder or table.csv, or the seed's CSV")
     parser.add_argument("--name", help="what to call theirs in the title (default: its path)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--threshold", type=float, default=0.1, help="smallest relative difference that counts")
+    parser.add_argument("--alpha", type=float, default=0.05, help="significance level of the test over rounds")
     parser.add_argument("--output", type=Path, help="write the markdown here instead of printing it")
     args = parser.parse_args()
     try:
-        theirs = read_table_csv(Path(other_table(str(args.theirs), "compare")))
+        theirs_table = Path(other_table(str(args.theirs), "compare"))
     except CatalogError as error:
         sys.exit(str(error))
     columns = [fps_key(column, size) for _, column, _ in TABLE_DEVICES for size in args.batch_sizes]
-    text = render_comparison(read_table_csv(args.ours), theirs, args.name or str(args.theirs), columns)
+    text = render_comparison(
+        read_table_csv(args.ours), read_table_csv(theirs_table), args.name or str(args.theirs), columns,
+        rounds_beside(args.ours), rounds_beside(theirs_table), args.threshold, args.alpha,
+    )
     if args.output:
         write_text(args.output, text)
     else:

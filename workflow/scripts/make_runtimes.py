@@ -2,6 +2,7 @@
 import argparse
 from pathlib import Path
 
+from posebench.measurements import read_cells
 from posebench.records import read_json, write_text
 from posebench.runtime_table import render_runtimes_csv, render_runtimes_markdown, runtime_records
 
@@ -10,7 +11,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--resolved", type=Path, nargs="+", required=True)
     parser.add_argument("--complexity", type=Path, nargs="+", required=True)
-    parser.add_argument("--timing", type=Path, nargs="+", required=True)
+    parser.add_argument("--cells", type=Path, required=True, help="results/cells.csv")
     parser.add_argument("--devices", nargs="+", required=True)
     parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
     parser.add_argument("--runtimes", nargs="+", required=True, help="in column order, eager first")
@@ -19,10 +20,11 @@ def main() -> None:
     args = parser.parse_args()
     resolved = [read_json(path) for path in args.resolved]
     complexity = {record["id"]: record for record in map(read_json, args.complexity)}
-    timings = {
-        (record["id"], record["device"], record["runtime"]): record for record in map(read_json, args.timing)
+    cells = {
+        (cell["id"], cell["device"], cell["runtime"], int(cell["batch_size"])): cell
+        for cell in read_cells(args.cells).to_dict("records")
     }
-    records = runtime_records(resolved, complexity, timings, args.devices, args.batch_sizes, args.runtimes)
+    records = runtime_records(resolved, complexity, cells, args.devices, args.batch_sizes, args.runtimes)
     write_text(args.csv, render_runtimes_csv(records))
     write_text(args.markdown, render_runtimes_markdown(records, args.devices, args.batch_sizes, args.runtimes))
 

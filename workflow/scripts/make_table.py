@@ -1,40 +1,49 @@
-"""Aggregate the per-model JSON records into results/table.md, table.csv and environment.json."""
+"""The per-model records and the cells' statistics -> results/table.md and table.csv."""
 import argparse
-from collections import defaultdict
 from pathlib import Path
 
-from posebench.records import read_json, write_json, write_text
+from posebench.measurements import probe_summary, read_cells, read_measurements
+from posebench.records import read_json, write_text
 from posebench.seed import read_seed_csv
-from posebench.table import collect_environment, render_csv, render_markdown, table_row
+from posebench.table import render_csv, render_markdown, table_row
+
+EAGER = "eager"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--resolved", type=Path, nargs="+", required=True)
     parser.add_argument("--complexity", type=Path, nargs="+", required=True)
-    parser.add_argument("--timing", type=Path, nargs="+", required=True)
+    parser.add_argument("--cells", type=Path, required=True, help="results/cells.csv")
+    parser.add_argument("--measurements", type=Path, required=True, help="results/measurements.csv")
+    parser.add_argument("--environment", type=Path, required=True, help="results/environment.json")
+    parser.add_argument("--devices", nargs="+", required=True, help="the devices this run timed on")
     parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
     parser.add_argument("--seed-table", type=Path, required=True, help="to mark cells beyond the seed")
-    parser.add_argument("--max-cv", type=float, required=True, help="mark FPS whose std/mean is over this")
+    parser.add_argument("--max-cv", type=float, required=True)
+    parser.add_argument("--max-probe-deviation", type=float, required=True)
+    parser.add_argument("--reference", type=Path, help="a reference run's measurements.csv: its probe beside ours")
+    parser.add_argument("--reference-name", help="what to call the reference run")
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("--csv", type=Path, required=True)
-    parser.add_argument("--environment", type=Path, required=True)
     args = parser.parse_args()
-    resolved = [read_json(path) for path in args.resolved]
+    cells = read_cells(args.cells)
+    eager = cells[cells["runtime"] == EAGER].to_dict("records")
+    by_model = {}
+    for cell in eager:
+        by_model.setdefault(cell["id"], {})[(cell["device"], int(cell["batch_size"]))] = cell
     complexity = {record["id"]: record for record in map(read_json, args.complexity)}
-    timings = [read_json(path) for path in args.timing]
-    timings_by_model = defaultdict(dict)
-    for timing in timings:
-        timings_by_model[timing["id"]][timing["device"]] = timing
     rows = [
-        table_row(record, complexity[record["id"]], timings_by_model[record["id"]], args.batch_sizes)
-        for record in resolved
+        table_row(record, complexity[record["id"]], by_model.get(record["id"], {}), args.devices, args.batch_sizes)
+        for record in map(read_json, args.resolved)
     ]
-    environment = collect_environment(timings)
-    write_json(args.environment, environment)
+    reference = probe_summary(read_measurements(args.reference)) if args.reference else None
     write_text(args.csv, render_csv(rows, args.batch_sizes))
-    seed = read_seed_csv(args.seed_table)
-    write_text(args.markdown, render_markdown(rows, environment, args.batch_sizes, seed, args.max_cv))
+    write_text(args.markdown, render_markdown(
+        rows, read_json(args.environment), args.batch_sizes, read_seed_csv(args.seed_table), args.max_cv,
+        args.max_probe_deviation, probe_summary(read_measurements(args.measurements)), reference,
+        args.reference_name or (str(args.reference.parent) if args.reference else None),
+    ))
 
 
 if __name__ == "__main__":

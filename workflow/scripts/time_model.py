@@ -16,7 +16,8 @@ from posebench.timing import time_model
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("resolved", type=Path, help="results/resolved/{id}.json")
-    parser.add_argument("output", type=Path, help="results/timing/{id}/{device}/{runtime}.json")
+    parser.add_argument("output", type=Path, help="results/timing/{id}/{device}/{runtime}/round{N}.json")
+    parser.add_argument("--round", type=int, default=1, help="which round of this measurement this process is")
     parser.add_argument("--device", required=True, choices=["cpu", "cuda"])
     parser.add_argument("--runtime", default="eager", choices=RUNTIMES)
     parser.add_argument("--export-dir", type=Path, help="results/onnx/{id}: the exported network (onnxruntime)")
@@ -28,7 +29,7 @@ def main() -> None:
     progress = functools.partial(print, flush=True)
     timing = time_model(
         read_json(args.resolved), args.device, args.batch_sizes, args.policy, threads, progress,
-        args.runtime, args.export_dir,
+        args.runtime, args.export_dir, args.round,
     )
     write_json(args.output, timing)
 

@@ -1,17 +1,22 @@
-"""Our measured numbers beside the seed's published ones, or beside another run's."""
+"""Our measured numbers beside the seed's published ones, or beside another run's: per cell
+the ratio, and, where both runs kept their rounds (measurements.csv), whether the difference is
+real (faster, slower) or within noise."""
 from __future__ import annotations
 
 import csv
 import math
 import re
-import statistics
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .table import seed_number
+from .statistics import NOT_COMPARED, geometric_mean, verdict
+from .table import TABLE_DEVICES, seed_number
 
 FLOPS_TOLERANCE = 0.02
 LEADING_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
+# a printed two-decimal FPS whose rounding alone is worth more than this is left out of the means
+MAX_ROUNDING_ERROR = 0.05
+Rounds = Dict[Tuple[str, str, int], List[Sequence[float]]]  # (id, device, batch) -> per-round FPS
 
 
 def read_table_csv(path: Path) -> Dict[str, Dict[str, str]]:
@@ -54,14 +59,41 @@ def fps_value(row: Dict[str, str], column: str) -> Optional[float]:
     return float(match.group(0)) if match else None
 
 
+def rounding_error(row: Dict[str, str], column: str) -> float:
+    """How far the two-decimal rounding of a printed cell may move its ratio (0.005 / value);
+    zero for a cell with its full-precision `_mean`."""
+    value = fps_value(row, column)
+    if row.get(column + "_mean") or not value:
+        return 0.0
+    return 0.005 / value
+
+
 def ratio(ours: Optional[float], theirs: Optional[float]) -> Optional[float]:
     if ours is None or not theirs:
         return None
     return ours / theirs
 
 
+def column_cell(column: str) -> Tuple[str, int]:
+    """cpu_fps_bs10 -> ("cpu", 10)"""
+    column_device, _, size = column.split("_")
+    device = {column: device for device, column, _ in TABLE_DEVICES}[column_device]
+    return device, int(size[2:])
+
+
+def cell_verdict(model_id: str, column: str, ours: Optional[Rounds], theirs: Optional[Rounds],
+                 threshold: float, alpha: float) -> Dict[str, object]:
+    """faster / slower / within noise, where both runs have the cell's rounds."""
+    key = (model_id,) + column_cell(column)
+    if not ours or not theirs or key not in ours or key not in theirs:
+        return {"verdict": NOT_COMPARED}
+    return verdict(ours[key], theirs[key], threshold, alpha)
+
+
 def comparison_rows(
-    ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], fps_columns: List[str]
+    ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], fps_columns: List[str],
+    ours_rounds: Optional[Rounds] = None, theirs_rounds: Optional[Rounds] = None,
+    threshold: float = 0.1, alpha: float = 0.05,
 ) -> List[Dict[str, object]]:
     """Per model in both tables: FPS pairs and ratios (ours / theirs), largest deviation first."""
     rows = []
@@ -76,20 +108,28 @@ def comparison_rows(
             "id": model_id, "model": row["model"], "input_size": row["input_size"],
             "params_m": (row.get("params_m"), other.get("params_m")), "gflops": (row.get("gflops"), other.get("gflops")),
             "fps": pairs, "ratios": ratios, "deviation": max(deviations) if deviations else None,
+            "rough": {column: rounding_error(other, column) > MAX_ROUNDING_ERROR for column in fps_columns},
+            "verdicts": {column: cell_verdict(model_id, column, ours_rounds, theirs_rounds, threshold, alpha)["verdict"]
+                         for column in fps_columns},
         })
     return sorted(rows, key=lambda item: -1.0 if item["deviation"] is None else item["deviation"], reverse=True)
 
 
-def geometric_mean(values: List[float]) -> Optional[float]:
-    return math.exp(statistics.fmean(math.log(value) for value in values)) if values else None
-
-
 def column_summary(rows: List[Dict[str, object]], column: str) -> str:
-    ratios = [row["ratios"][column] for row in rows if row["ratios"][column]]
+    ratios = [row["ratios"][column] for row in rows if row["ratios"][column] and not row["rough"][column]]
+    rough = sum(1 for row in rows if row["ratios"][column] and row["rough"][column])
     mean = geometric_mean(ratios)
     if mean is None:
         return "no model measured in both"
-    return "%.2f× geometric mean over %d models (%.2f× to %.2f×)" % (mean, len(ratios), min(ratios), max(ratios))
+    text = "%.2f× geometric mean over %d models (%.2f× to %.2f×)" % (mean, len(ratios), min(ratios), max(ratios))
+    if rough:
+        text += "; %d left out: theirs is printed under 0.1 FPS, where two-decimal rounding alone moves the ratio by over %d%%" % (
+            rough, 100 * MAX_ROUNDING_ERROR)
+    verdicts = [row["verdicts"][column] for row in rows if row["verdicts"][column] != NOT_COMPARED]
+    if verdicts:
+        text += "; " + ", ".join("%d %s" % (verdicts.count(word), word)
+                                 for word in ("faster", "slower", "within noise"))
+    return text
 
 
 def pair_text(pair: Tuple[Optional[str], Optional[str]]) -> str:
@@ -102,16 +142,19 @@ def short_number(value: Optional[str]) -> str:
     return seed_number(float(value)) if match else (value or "–")
 
 
-def ratio_text(ratio_value: Optional[float], pair: Tuple[Optional[float], Optional[float]]) -> str:
+def ratio_text(ratio_value: Optional[float], pair: Tuple[Optional[float], Optional[float]], word: str = NOT_COMPARED) -> str:
     if ratio_value is None:
         return "–"
-    return "%.2f× (%.2f / %.2f)" % ((ratio_value,) + pair)
+    text = "%.2f× (%.2f / %.2f)" % ((ratio_value,) + pair)
+    return text if word == NOT_COMPARED else "%s %s" % (text, word)
 
 
 def render_comparison(
-    ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], theirs_name: str, fps_columns: List[str]
+    ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], theirs_name: str, fps_columns: List[str],
+    ours_rounds: Optional[Rounds] = None, theirs_rounds: Optional[Rounds] = None,
+    threshold: float = 0.1, alpha: float = 0.05,
 ) -> str:
-    rows = comparison_rows(ours, theirs, fps_columns)
+    rows = comparison_rows(ours, theirs, fps_columns, ours_rounds, theirs_rounds, threshold, alpha)
     labels = {column: fps_column_label(column) for column in fps_columns}
     lines = [
         "# Our run against %s" % theirs_name,
@@ -121,6 +164,14 @@ def render_comparison(
         "read ours / theirs.",
         "",
     ]
+    if ours_rounds and theirs_rounds:
+        lines += [
+            "Where both runs kept their rounds, each cell also says `faster`, `slower` or `within noise`: "
+            "a difference counts when the mean FPS differ by more than %g%% and a test over the rounds "
+            "finds it at p < %g (Welch's t-test over the round means with two or more rounds a side, "
+            "else the Mann-Whitney U test over the iterations)." % (100 * threshold, alpha),
+            "",
+        ]
     lines += ["- %s: %s" % (labels[column], column_summary(rows, column)) for column in fps_columns]
     only_ours = [model_id for model_id in ours if model_id not in theirs]
     only_theirs = [model_id for model_id in theirs if model_id not in ours]
@@ -132,7 +183,7 @@ def render_comparison(
     lines += ["", "| " + " | ".join(columns) + " |", "|" + "|".join([" :--- "] * 2 + [" ---: "] * (len(columns) - 2)) + "|"]
     for row in rows:
         cells = [row["model"], row["input_size"], pair_text(row["params_m"]), pair_text(row["gflops"])]
-        cells += [ratio_text(row["ratios"][column], row["fps"][column]) for column in fps_columns]
+        cells += [ratio_text(row["ratios"][column], row["fps"][column], row["verdicts"][column]) for column in fps_columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -141,3 +192,16 @@ def fps_column_label(column: str) -> str:
     """gpu_fps_bs10 -> GPU FPS bs=10"""
     device, _, size = column.split("_")
     return "%s FPS %s" % (device.upper(), size.replace("bs", "bs="))
+
+
+def rounds_by_cell(measurements, runtime: str = "eager") -> Rounds:
+    """A run's measurements.csv (a DataFrame) as each eager cell's per-round FPS values."""
+    from .measurements import MEASURED, seconds_of
+    from .statistics import fps_values
+
+    rounds: Rounds = {}
+    measured = measurements[(measurements["status"] == MEASURED) & (measurements["runtime"] == runtime)]
+    for row in measured.itertuples():
+        key = (row.id, row.device, int(row.batch_size))
+        rounds.setdefault(key, []).append(fps_values(seconds_of(row.seconds)))
+    return rounds

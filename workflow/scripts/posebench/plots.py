@@ -1,6 +1,7 @@
 """Speed–accuracy pictures from results/table.csv: mAP against FPS (per device and batch size)
 and mAP against GFLOPs, one marker per model, coloured by algorithm family, the Pareto front
-drawn. Each marker set carries an SVG id (gid) so a test can count what was drawn."""
+drawn, each FPS with its 95% confidence interval as an error bar. Each marker set carries an SVG
+id (gid) so a test can count what was drawn."""
 from __future__ import annotations
 
 import math
@@ -12,6 +13,7 @@ from .table import TABLE_DEVICES, fps_key
 FORMATS = ("png", "svg")
 GID_MODELS = "models-"
 GID_FRONT = "pareto-front"
+GID_INTERVALS = "intervals-"
 # where a label may sit beside its marker (offsets in points), tried in turn
 LABEL_SPOTS = [
     (dx * scale, dy * scale, ha, va)
@@ -26,6 +28,8 @@ class Point(NamedTuple):
     y: float
     label: str
     family: str
+    low: Optional[float] = None  # the x's 95% confidence interval, where the table has one
+    high: Optional[float] = None
 
 
 def as_number(text: Optional[str]) -> Optional[float]:
@@ -37,13 +41,25 @@ def as_number(text: Optional[str]) -> Optional[float]:
 
 
 def points(rows: List[Dict[str, str]], x_field: str) -> List[Point]:
-    """The rows with both an mAP and a positive number in x_field (failed and `/` cells drop out)."""
+    """The rows with both an mAP and a positive number in x_field (failed and `/` cells drop out),
+    with the interval of an FPS mean (`…_mean` beside `…_ci_low`, `…_ci_high`)."""
     found = []
+    stem = x_field[: -len("_mean")] if x_field.endswith("_mean") else None
     for row in rows:
         x, y = as_number(row.get(x_field)), as_number(row.get("map"))
-        if x is not None and y is not None:
-            found.append(Point(x, y, "%s %s" % (row["model"], row["input_size"]), row["algorithm"]))
+        if x is None or y is None:
+            continue
+        low, high = (interval(row, stem, x) if stem else (None, None))
+        found.append(Point(x, y, "%s %s" % (row["model"], row["input_size"]), row["algorithm"], low, high))
     return found
+
+
+def interval(row: Dict[str, str], stem: str, x: float):
+    """The cell's confidence interval, kept on the plot's positive log axis; none if absent."""
+    low, high = as_number(row.get(stem + "_ci_low")), as_number(row.get(stem + "_ci_high"))
+    if high is None:
+        return None, None
+    return (low if low is not None else x / 10), high
 
 
 def pareto_front(found: List[Point], higher_x_is_better: bool) -> List[Point]:
@@ -93,6 +109,11 @@ def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str)
         mine = [point for point in found if point.family == family]
         axes.scatter([p.x for p in mine], [p.y for p in mine], s=36, color=colours(index), label=family,
                      edgecolors="black", linewidths=0.4, zorder=3, gid=GID_MODELS + family)
+        bars = [p for p in mine if p.high is not None]
+        if bars:
+            axes.errorbar([p.x for p in bars], [p.y for p in bars], fmt="none", ecolor=colours(index), elinewidth=1,
+                          capsize=2, zorder=2.5, gid=GID_INTERVALS + family,
+                          xerr=[[p.x - min(p.low, p.x) for p in bars], [max(p.high, p.x) - p.x for p in bars]])
     front = pareto_front(found, spec["higher_x_is_better"])
     if front:
         axes.plot([p.x for p in front], [p.y for p in front], color="crimson", linewidth=1.4, linestyle="--",

@@ -3,8 +3,6 @@ each runtime, the speed-up over eager, and the GFLOP/s that FPS achieves against
 measured peak."""
 from __future__ import annotations
 
-import csv
-import io
 from typing import Dict, List, Optional, Tuple
 
 from .table import NOT_APPLICABLE, NOT_MEASURED, TABLE_DEVICES
@@ -32,18 +30,19 @@ def achieved_gflops_per_s(gmacs: float, batch_size: int, passes: int, fps: float
 def runtime_records(
     resolved: List[Dict[str, object]],
     complexity: Dict[str, Dict[str, object]],
-    timings: Dict[Tuple[str, str, str], Dict[str, object]],
+    cells: Dict[Tuple[str, str, str, int], Dict[str, object]],
     devices: List[str],
     batch_sizes: List[int],
     runtimes: List[str],
 ) -> List[Dict[str, object]]:
-    """One flat record per model, device, batch size and runtime (the CSV's rows)."""
+    """One flat record per model, device, batch size and runtime (the CSV's rows), from the
+    cells' statistics over their rounds (results/cells.csv)."""
     records = []
     for entry in resolved:
         for device in devices:
             for size in batch_sizes:
                 cells = [
-                    dict(runtime_record(entry, complexity[entry["id"]], timings.get((entry["id"], device, runtime)), size),
+                    dict(runtime_record(entry, complexity[entry["id"]], cells.get((entry["id"], device, runtime, size)), size),
                          device=device, runtime=runtime)
                     for runtime in runtimes
                 ]
@@ -55,24 +54,23 @@ def runtime_records(
 
 
 def runtime_record(
-    entry: Dict[str, object], complexity: Dict[str, object], timing: Optional[Dict[str, object]], batch_size: int
+    entry: Dict[str, object], complexity: Dict[str, object], cell: Optional[Dict[str, object]], batch_size: int
 ) -> Dict[str, object]:
     height, width = entry["input_size"]
     record = {
         "id": entry["id"], "algorithm": entry["entry"]["algorithm"], "model": entry["entry"]["model"],
         "input_size": "%dx%d" % (height, width), "batch_size": batch_size, "fps_mean": None,
     }
-    batch = timing["batches"].get(str(batch_size)) if timing else None
-    if batch is None:
+    if cell is None:
         return dict(record, status=NOT_MEASURED)
-    if batch["status"] != "measured":
-        return dict(record, status=batch.get("kind", NOT_APPLICABLE), message=batch.get("message", batch.get("reason")))
-    record.update(status="measured", fps_mean=batch["fps_mean"], fps_std=batch["fps_std"])
-    record.update(batch.get("agreement", {}))
+    if cell["status"] != "measured":
+        return dict(record, status=cell.get("kind") or NOT_APPLICABLE, message=cell.get("message"))
+    record.update(status="measured", fps_mean=cell["fps_mean"], fps_std=cell["fps_std"])
+    record.update(max_relative_difference=cell.get("max_relative_difference"), tolerance=cell.get("tolerance"))
     if complexity["status"] == "counted":
-        passes = 2 if timing["flip_test"] else 1
-        achieved = achieved_gflops_per_s(complexity["gflops"], batch_size, passes, batch["fps_mean"])
-        peak = timing["peak"]["gflops_per_s"]
+        flip = bool((entry["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
+        achieved = achieved_gflops_per_s(complexity["gflops"], batch_size, 2 if flip else 1, cell["fps_mean"])
+        peak = cell["peak_gflops_per_s"]
         record.update(gflops_per_s=achieved, peak_gflops_per_s=peak, fraction_of_peak=achieved / peak)
     return record
 
@@ -111,7 +109,7 @@ def render_runtimes_markdown(
         "",
         "Achieved GFLOP/s = 2 × GMACs × batch size × network passes per step (2 with flip test) × FPS, "
         "for the fastest runtime, and in parentheses its fraction of the device's peak: the faster of a "
-        "float32 matrix product and a 3×3 convolution, timed in the same job. GMACs count direct "
+        "float32 matrix product and a 3×3 convolution, timed in the measurement's first round. GMACs count direct "
         "convolution; a runtime that picks a cheaper algorithm (Winograd, FFT) does fewer operations than "
         "counted, and can pass 100%.",
     ]
@@ -150,9 +148,7 @@ def runtime_section(
 
 
 def render_runtimes_csv(records: List[Dict[str, object]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(records)
-    return buffer.getvalue()
+    import pandas as pd
+
+    return pd.DataFrame(records).reindex(columns=CSV_COLUMNS).to_csv(index=False)
 

@@ -2,10 +2,8 @@
 with the environment the measurements ran in."""
 from __future__ import annotations
 
-import csv
 import datetime
-import io
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 NOT_MEASURED = "–"
 NOT_APPLICABLE = "/"
@@ -20,7 +18,14 @@ COMPLEXITY_COLUMNS = [
     "gflops", "params_m", "thop_gflops", "thop_params_m",
     "mmcv_uncounted_module_types", "thop_uncounted_module_types", "failures",
 ]
-FPS_FIELDS = ["", "_mean", "_std", "_iterations", "_capped"]
+# per FPS cell in table.csv: the cell's text, then its statistics over every round
+FPS_FIELDS = [
+    "", "_mean", "_std", "_median", "_ci_low", "_ci_high", "_rounds", "_iterations", "_capped",
+    "_within_round_cv", "_between_round_cv", "_probe_worst_deviation", "_unsteady", "_hosts",
+]
+# cells.csv's column behind each field
+CELL_COLUMN = {field: {"mean": "fps_mean", "std": "fps_std", "median": "fps_median"}.get(field[1:], field[1:])
+               for field in FPS_FIELDS[1:]}
 
 
 def seed_number(value: float) -> str:
@@ -45,32 +50,31 @@ def csv_columns(batch_sizes: List[int]) -> List[str]:
     ]
 
 
-def fps_fields(batch: Optional[Dict[str, object]], timed: bool, key: str) -> Dict[str, object]:
-    """The flat CSV fields of one FPS cell."""
+def fps_fields(cell: Optional[Dict[str, object]], timed: bool, key: str) -> Dict[str, object]:
+    """The flat CSV fields of one FPS cell, from its row of cells.csv."""
     if not timed:
         return {key: NO_DEVICE}
-    if batch is None:
+    if cell is None:
         return {key: NOT_MEASURED}
-    if batch["status"] == "failed":
-        return {key: batch["kind"]}
-    if batch["status"] != "measured":
+    if cell["status"] == "failed":
+        return {key: cell["kind"]}
+    if cell["status"] != "measured":
         return {key: NOT_APPLICABLE}
-    return {
-        key: "%.2f ± %.2f" % (batch["fps_mean"], batch["fps_std"]),
-        key + "_mean": batch["fps_mean"],
-        key + "_std": batch["fps_std"],
-        key + "_iterations": batch["iterations"],
-        key + "_capped": batch["capped"],
-    }
+    fields = {key + field: cell[column] for field, column in CELL_COLUMN.items()}
+    fields[key] = "%.2f ± %.2f" % (cell["fps_mean"], cell["fps_std"])
+    fields[key + "_unsteady"] = cell["unsteady"] if isinstance(cell["unsteady"], str) else ""
+    return fields
 
 
 def table_row(
     resolved: Dict[str, object],
     complexity: Dict[str, object],
-    timings: Dict[str, Dict[str, object]],
+    cells: Dict[Tuple[str, int], Dict[str, object]],
+    devices: List[str],
     batch_sizes: List[int],
 ) -> Dict[str, object]:
-    """One flat record per model: what the CSV holds and the markdown shows."""
+    """One flat record per model: what the CSV holds and the markdown shows. `cells`: the
+    model's eager cells by (device, batch size)."""
     entry = resolved["entry"]
     height, width = resolved["input_size"]
     row = {
@@ -86,12 +90,11 @@ def table_row(
     row.update(complexity_fields(complexity))
     failures = [describe_failure("complexity", complexity["failure"])] if complexity["status"] == "failed" else []
     for device, column_device, _ in TABLE_DEVICES:
-        timing = timings.get(device)
         for size in batch_sizes:
-            batch = timing["batches"].get(str(size)) if timing else None
-            row.update(fps_fields(batch, timing is not None, fps_key(column_device, size)))
-            if batch and batch["status"] == "failed":
-                failures.append(describe_failure("%s bs=%d" % (device, size), batch))
+            cell = cells.get((device, size))
+            row.update(fps_fields(cell, device in devices, fps_key(column_device, size)))
+            if cell and cell["status"] == "failed":
+                failures.append(describe_failure("%s bs=%d" % (device, size), cell))
     row["failures"] = "; ".join(failures)
     return row
 
@@ -124,13 +127,13 @@ def number_cell(value: object) -> str:
     return seed_number(value) if isinstance(value, float) else str(value)
 
 
-def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]], max_cv: float) -> str:
+def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]]) -> str:
     cell = str(row[key])
     if key + "_mean" not in row:
         return cell
     if row[key + "_capped"]:
         cell += MARK_CAPPED
-    if row[key + "_std"] > max_cv * row[key + "_mean"]:
+    if row[key + "_unsteady"]:
         cell += MARK_UNSTEADY
     if seed_row and seed_row.get(key) == NOT_APPLICABLE:
         cell += MARK_BEYOND_SEED
@@ -147,9 +150,7 @@ def markdown_columns(batch_sizes: List[int]) -> List[str]:
     return columns
 
 
-def markdown_cells(
-    row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]], max_cv: float
-) -> List[str]:
+def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]]) -> List[str]:
     height, width = row["input_size"].split("x")
     config_path = row["config"] if str(row["config"]).startswith(("./", "/")) else "configs/" + str(row["config"])
     cells = [
@@ -158,17 +159,8 @@ def markdown_cells(
         number_cell(row["gflops"]), number_cell(row["params_m"]),
     ]
     for _, column_device, _ in TABLE_DEVICES:
-        cells += [fps_cell(row, fps_key(column_device, size), seed_row, max_cv) for size in batch_sizes]
+        cells += [fps_cell(row, fps_key(column_device, size), seed_row) for size in batch_sizes]
     return cells
-
-
-def collect_environment(timings: List[Dict[str, object]]) -> Dict[str, Dict[str, object]]:
-    """Per backend and device, where its measurements ran (the first record of each)."""
-    environment = {}
-    for timing in timings:
-        env = timing["environment"]
-        environment.setdefault(env["backend"], {}).setdefault(timing["device"], env)
-    return environment
 
 
 def hardware_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
@@ -193,14 +185,36 @@ def software_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
     return lines
 
 
+def probe_lines(probe: Dict[str, Dict[str, float]], reference: Optional[Dict[str, Dict[str, float]]],
+                reference_name: Optional[str]) -> List[str]:
+    """How fast the machine was while this run measured, by the probe; against a reference run's."""
+    lines = []
+    for device, _, label in TABLE_DEVICES:
+        if device not in probe:
+            continue
+        mine = probe[device]
+        line = "- %s probe (3×3 convolution): median %.0f GFLOP/s, range %.0f–%.0f over %d readings" % (
+            label, mine["median"], mine["min"], mine["max"], mine["readings"])
+        if reference and device in reference:
+            line += "; %s: median %.0f, this run %+.1f%%" % (
+                reference_name, reference[device]["median"], 100 * (mine["median"] / reference[device]["median"] - 1))
+        lines.append(line)
+    return lines
+
+
 def render_markdown(
     rows: List[Dict[str, object]],
     environment: Dict[str, Dict[str, object]],
     batch_sizes: List[int],
     seed: Dict[str, Dict[str, str]],
     max_cv: float,
+    max_probe_deviation: float,
+    probe: Dict[str, Dict[str, float]],
+    reference: Optional[Dict[str, Dict[str, float]]] = None,
+    reference_name: Optional[str] = None,
 ) -> str:
     columns = markdown_columns(batch_sizes)
+    rounds = sorted({int(row[key]) for row in rows for key in row if key.endswith("_rounds") and row[key]})
     lines = [
         "# Inference Speed (measured by posebench)",
         "",
@@ -216,10 +230,19 @@ def render_markdown(
         "",
     ] + hardware_lines(environment) + ["", "### Software Environment", ""] + software_lines(environment) + [
         "",
+        "### Measurement",
+        "",
+        "- each FPS cell: %s round(s), separate processes run round-major across the table; the mean ± "
+        "population std of per-iteration FPS over every iteration of every round. `table.csv` adds the "
+        "median, a 95%% confidence interval, the within- and between-round CV and the probe's worst "
+        "deviation; `measurements.csv` has every round." % ("–".join(str(n) for n in (rounds[0], rounds[-1]))
+                                                            if len(rounds) > 1 else (rounds or ["no"])[0]),
+    ] + probe_lines(probe, reference, reference_name) + [
+        "",
         "| " + " | ".join(columns) + " |",
         "|" + "|".join([" :--- "] + [" :---: "] * (len(columns) - 1)) + "|",
     ]
-    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]), max_cv)) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]))) + " |" for row in rows]
     lines += [
         "",
         "<sup>1</sup> We run several iterations and time each; the mean and standard deviation of FPS are shown.",
@@ -229,19 +252,20 @@ def render_markdown(
         "Input size as the seed prints it, (C, W, H). `%s`: does not apply (bottom-up models test one "
         "image at a time). `%s`: no such device where this ran. `%s`: not measured. "
         "%s: cut short of the seed's iterations by the time budget (`config/config.yaml`, `timing`). "
-        "%s: unsteady, the standard deviation is over %g of the mean. "
+        "%s: unsteady: the CV within a round or between rounds is over %g, or the machine-speed probe "
+        "moved by more than %g during a round or stood that far off the run's median (`table.csv` "
+        "says which). "
         "%s: measured here, where the seed printed `/`. %s: mAP from the seed table, no MMPose "
         "metafile lists this config. `error`, `OOM`: the model failed there (out of memory for `OOM`); "
         "`table.csv` and the job's log under `logs/` say how."
-        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, MARK_UNSTEADY, max_cv, MARK_BEYOND_SEED, MARK_SEED_MAP),
+        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, MARK_UNSTEADY, max_cv, max_probe_deviation,
+           MARK_BEYOND_SEED, MARK_SEED_MAP),
         "",
     ]
     return "\n".join(lines)
 
 
 def render_csv(rows: List[Dict[str, object]], batch_sizes: List[int]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=csv_columns(batch_sizes), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=csv_columns(batch_sizes)).to_csv(index=False)

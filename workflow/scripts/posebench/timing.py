@@ -2,9 +2,15 @@
 .dev_scripts/benchmark/speed_test.py did: random weights, eval(), no_grad, inputs already on the
 device, warm-ups, then timed iterations; per-iteration FPS = 1 / seconds, mean and population std.
 FPS counts iterations per second whatever the batch size (the seed's footnote 2).
+
+One call is one round: the pipeline measures each (model, device, runtime) in several rounds,
+separate processes at separate times, and a machine-speed probe runs before and after each batch
+size's iterations.
 """
 from __future__ import annotations
 
+import datetime
+import socket
 import statistics
 import time
 from pathlib import Path
@@ -14,6 +20,7 @@ from . import runtimes
 from .backends import get_backend
 from .environment import describe_environment
 from .failures import ModelFailure, model_stage
+from .probe import probe_kernel, probe_state
 from .records import read_json
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
@@ -31,17 +38,31 @@ def run_iterations(
     policy: Dict[str, float],
     progress: Callable[[str], None] = print,
     clock: Callable[[], float] = time.perf_counter,
+    warmed_up: Callable[[], None] = lambda: None,
 ) -> Dict[str, object]:
     """Warm up, then time iterations of `step` until the seed's count, or until the time budget
-    is spent once the minimum count is reached. One warm-up only when an iteration is long."""
-    warmups = 0
+    is spent once the minimum count is reached. `warmed_up` runs between the two (the probe).
+
+    The first call is always a warm-up: it carries one-time set-up (oneDNN primitives, cuDNN
+    autotuning) and says nothing of the steady state, so no decision rests on it. Warm-ups go on
+    to the seed's count, or until the steady-state ones have taken over long_iteration_s; a
+    steady-state call that alone takes that long is a long iteration, and is kept as the first
+    timed one (the seed's single warm-up for long iterations)."""
+    warmups, steady_seconds = 0, 0.0
+    timed: List[float] = []
     while warmups < policy["warmup"]:
         seconds = _timed(step, synchronize, clock)
+        if warmups and seconds > policy["long_iteration_s"]:
+            timed.append(seconds)
+            progress("iteration %d/%d: %.4f s (long: warm-ups end)" % (1, policy["iterations"], seconds))
+            break
         warmups += 1
         progress("warm-up %d: %.4f s" % (warmups, seconds))
-        if seconds > policy["long_iteration_s"]:
-            break
-    timed: List[float] = []
+        if warmups > 1:
+            steady_seconds += seconds
+            if steady_seconds > policy["long_iteration_s"]:
+                break
+    warmed_up()
     while len(timed) < policy["iterations"]:
         if len(timed) >= policy["min_iterations"] and sum(timed) >= policy["budget_s"]:
             break
@@ -91,9 +112,11 @@ def time_model(
     progress: Callable[[str], None] = print,
     runtime: str = runtimes.EAGER,
     export_dir: Optional[Path] = None,
+    round_number: int = 1,
 ) -> Dict[str, object]:
-    """Time the test step at each batch size; under a runtime other than eager, only after the
-    runtime has shown, at that batch size, that it computes what eager computes."""
+    """Time the test step at each batch size (one round); under a runtime other than eager, only
+    after the runtime has shown, at that batch size, that it computes what eager computes."""
+    started = now()
     prepare_device(device, threads)
     backend = get_backend(resolved["backend"])
     flip = bool((resolved["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
@@ -104,8 +127,9 @@ def time_model(
         checks = {}
         if runtime != runtimes.EAGER:
             checks = use_runtime(backend, model, resolved, runtime, device, threads, export_dir, sizes, progress)
+        probe = probe_kernel(device)
         batches = {
-            str(size): time_batch(backend, model, resolved, size, device, policy, progress, checks.get(size))
+            str(size): time_batch(backend, model, resolved, size, device, policy, progress, checks.get(size), probe)
             for size in batch_sizes
         }
     except ModelFailure as failure:
@@ -116,15 +140,25 @@ def time_model(
         "config_hash": resolved["config_hash"],
         "device": device,
         "runtime": runtime,
+        "round": round_number,
+        "host": socket.gethostname(),
+        "started_at": started,
+        "ended_at": now(),
         "runtime_version": runtimes.runtime_version(runtime),
         "threads": threads,
         "policy": dict(policy),
         "flip_test": flip,
         "timed_region": TIMED_REGION.format(flip=" and its flip-test pass" if flip else ""),
         "batches": batches,
-        "peak": runtimes.peak_gflops(device),
+        # the device's peak (for runtimes.md) once per measurement, in its first round
+        "peak": runtimes.peak_gflops(device) if round_number == 1 else None,
         "environment": describe_environment(backend, device, threads),
     }
+
+
+def now() -> str:
+    """The wall-clock time, in UTC to the microsecond (ISO 8601): when a round ran."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()
 
 
 def batch_applies(resolved, batch_size: int) -> bool:
@@ -168,9 +202,10 @@ def onnx_file(export_dir: Optional[Path]) -> Optional[Path]:
     return Path(export_dir) / runtimes.ONNX_FILE
 
 
-def time_batch(backend, model, resolved, batch_size, device, policy, progress, check=None) -> Dict[str, object]:
+def time_batch(backend, model, resolved, batch_size, device, policy, progress, check=None, probe=None) -> Dict[str, object]:
     """One measurement; a failure of the model at this batch size (out of memory, say) is recorded
-    and the next batch size still runs. `check`: the runtime's agreement with eager here."""
+    and the next batch size still runs. `check`: the runtime's agreement with eager here.
+    `probe`: the machine-speed probe, run just before and just after the iterations."""
     import torch
 
     if not batch_applies(resolved, batch_size):
@@ -181,13 +216,21 @@ def time_batch(backend, model, resolved, batch_size, device, policy, progress, c
     try:
         with model_stage("test step at batch size %d" % batch_size), torch.no_grad():
             step = backend.test_step(model, resolved, batch_size, device)
-            measured = run_iterations(step, device_synchronizer(device), policy, progress)
+            before = {}
+            # the probe runs once the model is warm, right before and right after the timed iterations
+            warmed_up = (lambda: before.update(probe_state(probe))) if probe else (lambda: None)
+            measured = run_iterations(step, device_synchronizer(device), policy, progress, warmed_up=warmed_up)
+            after = probe_state(probe) if probe else {}
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         if device == "cuda":
             torch.cuda.empty_cache()
         return failure.record
     progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
+    if probe:
+        measured["probe_before"], measured["probe_after"] = before, after
+        progress("probe: %.1f GFLOP/s before, %.1f after; load %s"
+                 % (before["probe_gflops_per_s"], after["probe_gflops_per_s"], after.get("load1")))
     if check:
         measured["agreement"] = check
     return dict(measured, status="measured")

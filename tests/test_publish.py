@@ -1,0 +1,41 @@
+"""Publishing a run as a machine's reference: everything it needs, or a one-line refusal."""
+import subprocess
+import sys
+
+from conftest import REPO, SCRIPTS
+from posebench.publish import PUBLISHED
+
+
+def publish(*args):
+    return subprocess.run([sys.executable, str(SCRIPTS / "publish.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO)
+
+
+def test_a_run_is_copied_whole_with_the_command_that_made_it(tmp_path):
+    results = tmp_path / "results"
+    (results / "plots").mkdir(parents=True)
+    for name in PUBLISHED:
+        (results / name).write_text(name)
+    (results / "plots" / "map_vs_gflops.png").write_bytes(b"png")
+    target = tmp_path / "published" / "this-machine"
+    target.mkdir(parents=True)
+    (target / "stale.md").write_text("from an earlier publish")
+    run = publish(results, target, "--command", "make table && make publish MACHINE=this-machine")
+    assert run.returncode == 0, run.stderr
+    assert sorted(path.name for path in target.iterdir()) == sorted(PUBLISHED + ["COMMAND.md", "plots"])
+    assert (target / "table.csv").read_text() == "table.csv"
+    assert (target / "plots" / "map_vs_gflops.png").read_bytes() == b"png"
+    note = (target / "COMMAND.md").read_text()
+    assert "make table && make publish MACHINE=this-machine" in note
+    assert "compare_with=%s" % target in note
+
+
+def test_an_unfinished_run_is_refused_in_one_line_and_nothing_is_written(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "table.md").write_text("half")
+    target = tmp_path / "published" / "m"
+    run = publish(results, target, "--command", "x")
+    assert run.returncode == 1 and not target.exists()
+    assert run.stderr.strip() == ("publish: %s lacks table.csv, measurements.csv, cells.csv, environment.json, "
+                                  "compare_seed.md (run `make table` first)" % results)

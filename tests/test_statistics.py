@@ -1,0 +1,138 @@
+"""The statistics of a cell over its rounds, the unsteady reasons, the verdicts of a comparison
+and the round plan, on known numbers."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from posebench.measurements import cell_table, measurement_table
+from posebench.rounds import planned_rounds
+from posebench.statistics import cell_statistics, significance, verdict
+
+
+def test_a_cell_pools_every_iteration_of_every_round_and_its_interval_is_over_the_rounds():
+    rounds = [[0.5, 0.25], [0.25, 0.125], [0.5, 0.5]]  # FPS 2, 4 | 4, 8 | 2, 2
+    cell = cell_statistics(rounds)
+    assert cell["fps_mean"] == pytest.approx(22 / 6)
+    assert cell["fps_std"] == pytest.approx(np.std([2, 4, 4, 8, 2, 2]))  # population std
+    assert cell["fps_median"] == pytest.approx(3.0)
+    assert (cell["rounds"], cell["iterations"]) == (3, 6)
+    # round means 3, 6, 2: t interval with 2 degrees of freedom
+    half = 4.302652729911275 * np.std([3, 6, 2], ddof=1) / np.sqrt(3)
+    assert (cell["ci_low"], cell["ci_high"]) == pytest.approx((11 / 3 - half, 11 / 3 + half))
+    assert cell["between_round_cv"] == pytest.approx(np.std([3, 6, 2], ddof=1) / (11 / 3))
+    assert cell["within_round_cv"] == pytest.approx(2 / 6)  # round 2: std 2 around 6
+
+
+def test_one_round_falls_back_to_an_interval_over_its_iterations():
+    cell = cell_statistics([[0.5, 0.25, 0.25, 0.125]])
+    half = stats.t.ppf(0.975, 3) * stats.sem([2, 4, 4, 8])
+    assert (cell["ci_low"], cell["ci_high"]) == pytest.approx((4.5 - half, 4.5 + half))
+    assert np.isnan(cell["between_round_cv"])
+
+
+def timing_record(model, round_number, seconds, probe=(400.0, 400.0), device="cpu"):
+    batch = {"status": "measured", "seconds": seconds, "fps_mean": float(np.mean(1 / np.array(seconds))),
+             "fps_std": float(np.std(1 / np.array(seconds))), "iterations": len(seconds), "warmup": 5,
+             "capped": False, "probe_before": {"probe_gflops_per_s": probe[0], "load1": 0.5, "runnable": 2},
+             "probe_after": {"probe_gflops_per_s": probe[1], "load1": 0.6, "runnable": 3}}
+    return {"id": model, "device": device, "runtime": "eager", "round": round_number, "host": "node1",
+            "started_at": "2026-11-25T00:00:0%d+00:00" % round_number, "ended_at": None, "threads": 2,
+            "environment": {"host": "node1", "backend": "mmpose1"}, "peak": {"gflops_per_s": 450.0},
+            "batches": {"1": batch, "10": {"status": "not applicable", "reason": "one image at a time"}}}
+
+
+STEADY = [0.1, 0.1, 0.1]
+
+
+def reasons(records, max_cv=0.1, max_probe=0.1):
+    cells = cell_table(measurement_table(records), max_cv, max_probe).set_index(["id", "batch_size"])
+    return cells
+
+
+def test_each_reason_for_unsteady_is_named():
+    records = [
+        # steady, the probe at the run's median
+        timing_record("steady", 1, STEADY), timing_record("steady", 2, STEADY),
+        # iterations scattered within a round
+        timing_record("noisy", 1, [0.1, 0.2, 0.05]), timing_record("noisy", 2, STEADY),
+        # rounds far apart
+        timing_record("drifting", 1, STEADY), timing_record("drifting", 2, [0.2, 0.2, 0.2]),
+        # the probe moved during a round
+        timing_record("probe_moved", 1, STEADY, probe=(400.0, 300.0)), timing_record("probe_moved", 2, STEADY),
+        # the probe stood off the run's median in both readings of a round
+        timing_record("slow_spell", 1, STEADY, probe=(300.0, 300.0)), timing_record("slow_spell", 2, STEADY),
+    ]
+    cells = reasons(records)
+    assert cells.loc[("steady", 1), "unsteady"] == ""
+    assert cells.loc[("noisy", 1), "unsteady"].startswith("within-round CV 0.5")
+    assert cells.loc[("drifting", 1), "unsteady"] == "between-round CV 0.471"
+    assert cells.loc[("probe_moved", 1), "unsteady"] == "probe moved in a round 0.250; probe off the run's median 0.250"
+    assert cells.loc[("slow_spell", 1), "unsteady"] == "probe off the run's median 0.250"
+    assert cells.loc[("slow_spell", 1), "probe_worst_deviation"] == pytest.approx(0.25)
+    assert cells.loc[("steady", 10), "status"] == "not applicable"
+
+
+def test_the_tidy_table_has_a_row_per_round_with_probe_load_and_host():
+    table = measurement_table([timing_record("m", 2, STEADY), timing_record("m", 1, [0.2, 0.1])])
+    assert list(table["round"]) == [1, 2, 1, 2]  # sorted by cell, then round
+    first = table.iloc[0]
+    assert (first["host"], first["probe_before"], first["probe_after"], first["load1_before"], first["runnable_after"]) == (
+        "node1", 400.0, 400.0, 0.5, 3)
+    assert first["fps_median"] == pytest.approx(7.5) and first["seconds"] == "0.2 0.1"
+
+
+def test_a_difference_counts_only_when_it_is_large_and_the_rounds_agree():
+    fast = [np.full(5, 10.0) + offset for offset in (0.0, 0.1, -0.1)]
+    slow = [np.full(5, 8.0) + offset for offset in (0.0, 0.1, -0.1)]
+    assert verdict(fast, slow, 0.1, 0.05)["verdict"] == "faster"
+    assert verdict(slow, fast, 0.1, 0.05)["verdict"] == "slower"
+    # 25% apart on average, but the rounds overlap: noise
+    wild = [np.full(5, value) for value in (4.0, 16.0, 10.0)]
+    assert verdict(wild, slow, 0.1, 0.05)["verdict"] == "within noise"
+    # significant but under the threshold
+    close = [fps * 1.05 for fps in slow]
+    assert verdict(close, slow, 0.1, 0.05)["verdict"] == "within noise"
+    assert verdict(close, slow, 0.01, 0.05)["verdict"] == "faster"
+
+
+def test_one_round_a_side_uses_the_rank_test_over_iterations():
+    ours, theirs = [np.arange(10.0, 20.0)], [np.arange(0.0, 10.0)]
+    found = significance(ours, theirs)
+    assert found["test"] == "mann-whitney iterations"
+    assert found["p_value"] == pytest.approx(stats.mannwhitneyu(ours[0], theirs[0]).pvalue)
+    assert significance(ours * 2, theirs * 2)["test"] == "welch rounds"
+
+
+def test_the_round_plan_keeps_rounds_on_disk_and_adds_rounds_only_to_unsteady_cells(tmp_path):
+    cells = [("a", "cpu", "eager"), ("b", "cpu", "eager")]
+    assert planned_rounds(cells, 3, tmp_path) == {cells[0]: [1, 2, 3], cells[1]: [1, 2, 3]}
+    for number in (1, 2, 3, 4):
+        path = tmp_path / "timing" / "a" / "cpu" / "eager" / ("round%d.json" % number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    assert planned_rounds(cells, 3, tmp_path)[cells[0]] == [1, 2, 3, 4]
+    pd.DataFrame([{"id": "a", "device": "cpu", "runtime": "eager", "batch_size": 1, "unsteady": ""},
+                  {"id": "b", "device": "cpu", "runtime": "eager", "batch_size": 10, "unsteady": "between-round CV 0.2"}]
+                 ).to_csv(tmp_path / "cells.csv", index=False)
+    plan = planned_rounds(cells, 3, tmp_path, remeasure=2)
+    assert plan == {cells[0]: [1, 2, 3, 4], cells[1]: [1, 2, 3, 4, 5]}
+
+
+def test_the_repeatability_summary_on_known_runs():
+    from posebench.repeatability import paired_cells, summary
+
+    def cells(values, flags):
+        return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
+                              "fps_mean": fps, "fps_per_probe": fps / 100, "unsteady": flag, "rounds": 3}
+                             for i, (fps, flag) in enumerate(zip(values, flags))])
+
+    a = cells([10.0, 10.0, 12.0, 5.0], ["", "", "between-round CV 0.2", ""])
+    b = cells([10.0, 9.8, 10.0, 4.0], ["", "", "", ""])
+    pairs = paired_cells(a, b)
+    found = summary(pairs)
+    # |A/B - 1|: 0, 0.0204, 0.2, 0.25
+    assert found["median_abs_deviation"] == pytest.approx((0.0204082 + 0.2) / 2, rel=1e-5)
+    assert found["worst_cell"] == "m3 cpu bs=1" and found["worst_ratio"] == pytest.approx(1.25)
+    assert (found["cells_off_by_more_than_10pct"], found["of_them_unflagged"]) == (2, 1)
+    assert list(pairs["scaled_ratio"]) == pytest.approx(list(pairs["ratio"]))

@@ -1,0 +1,158 @@
+"""The tidy measurement table: every round of every cell as one row (results/measurements.csv),
+and per cell (model, device, runtime, batch size) its statistics over the rounds and why it is
+marked unsteady (results/cells.csv). Every table, plot and comparison reads these two."""
+from __future__ import annotations
+
+from typing import Dict, Iterable, List
+
+import numpy as np
+import pandas as pd
+
+from .statistics import cell_statistics
+
+CELL_KEYS = ["id", "device", "runtime", "batch_size"]
+MEASURED = "measured"
+# why a cell is unsteady, as cells.csv's `unsteady` column names it
+WITHIN_ROUND = "within-round CV"
+BETWEEN_ROUNDS = "between-round CV"
+PROBE_MOVED = "probe moved in a round"
+PROBE_OFF = "probe off the run's median"
+
+
+def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
+    """One timing record (a round of one model on one device and runtime) as flat rows, one per
+    batch size."""
+    rows = []
+    for size, batch in record["batches"].items():
+        before, after = batch.get("probe_before") or {}, batch.get("probe_after") or {}
+        seconds = batch.get("seconds") or []
+        fps = 1.0 / np.asarray(seconds, dtype=float) if seconds else np.array([np.nan])
+        agreement = batch.get("agreement") or {}
+        rows.append({
+            "id": record["id"], "device": record["device"], "runtime": record["runtime"],
+            "batch_size": int(size), "round": record.get("round", 1),
+            "host": record.get("host", record["environment"].get("host")),
+            "started_at": record.get("started_at"), "ended_at": record.get("ended_at"),
+            "threads": record["threads"], "status": batch["status"],
+            "kind": batch.get("kind", ""), "stage": batch.get("stage", ""), "message": batch.get("message", batch.get("reason", "")),
+            "warmup": batch.get("warmup"), "iterations": batch.get("iterations"), "capped": batch.get("capped"),
+            "fps_mean": batch.get("fps_mean"), "fps_median": float(np.median(fps)) if seconds else None,
+            "fps_std": batch.get("fps_std"),
+            "probe_before": before.get("probe_gflops_per_s"), "probe_after": after.get("probe_gflops_per_s"),
+            "load1_before": before.get("load1"), "load1_after": after.get("load1"),
+            "runnable_before": before.get("runnable"), "runnable_after": after.get("runnable"),
+            "peak_gflops_per_s": (record.get("peak") or {}).get("gflops_per_s"),
+            "max_relative_difference": agreement.get("max_relative_difference"),
+            "tolerance": agreement.get("tolerance"),
+            "seconds": " ".join(repr(value) for value in seconds),
+        })
+    return rows
+
+
+def measurement_table(records: Iterable[Dict[str, object]]) -> pd.DataFrame:
+    rows = [row for record in records for row in round_rows(record)]
+    table = pd.DataFrame(rows)
+    return table.sort_values(CELL_KEYS + ["round"], kind="stable").reset_index(drop=True)
+
+
+def seconds_of(text: object) -> List[float]:
+    return [float(value) for value in str(text).split()] if isinstance(text, str) and text else []
+
+
+def run_probe_medians(measurements: pd.DataFrame) -> pd.Series:
+    """Per device, the median of every probe reading of the run (before and after each batch)."""
+    measured = measurements[measurements["status"] == MEASURED]
+    readings = pd.concat([
+        measured[["device", "probe_before"]].rename(columns={"probe_before": "probe"}),
+        measured[["device", "probe_after"]].rename(columns={"probe_after": "probe"}),
+    ])
+    return readings.dropna().groupby("device")["probe"].median()
+
+
+def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
+    """Each round's probe drift (after / before - 1), its offset from the run's median probe
+    (the further of before and after), and its FPS per GFLOP/s of probe (the round's mean
+    reading): times a reference probe, the FPS it would read on a machine of that speed."""
+    table = measurements.copy()
+    median = table["device"].map(run_probe_medians(table))
+    table["probe_drift"] = (table["probe_after"] / table["probe_before"] - 1).abs()
+    table["probe_offset"] = np.maximum(
+        (table["probe_before"] / median - 1).abs(), (table["probe_after"] / median - 1).abs()
+    )
+    table["fps_per_probe"] = table["fps_mean"] / ((table["probe_before"] + table["probe_after"]) / 2)
+    return table
+
+
+def unsteady_reasons(cell: Dict[str, float], max_cv: float, max_probe_deviation: float) -> str:
+    reasons = []
+    if cell["within_round_cv"] > max_cv:
+        reasons.append("%s %.3f" % (WITHIN_ROUND, cell["within_round_cv"]))
+    if cell["between_round_cv"] > max_cv:
+        reasons.append("%s %.3f" % (BETWEEN_ROUNDS, cell["between_round_cv"]))
+    if cell["probe_drift"] > max_probe_deviation:
+        reasons.append("%s %.3f" % (PROBE_MOVED, cell["probe_drift"]))
+    if cell["probe_offset"] > max_probe_deviation:
+        reasons.append("%s %.3f" % (PROBE_OFF, cell["probe_offset"]))
+    return "; ".join(reasons)
+
+
+def summarize_cell(rounds: pd.DataFrame, max_cv: float, max_probe_deviation: float) -> Dict[str, object]:
+    """One cell from its rounds. A round that did not measure (a failure, `/`) stands for the
+    whole cell: its status and message."""
+    first = rounds.iloc[0]
+    not_measured = rounds[rounds["status"] != MEASURED]
+    cell = {"hosts": " ".join(sorted(set(rounds["host"].dropna()))), "rounds": len(rounds)}
+    if len(not_measured):
+        failed = not_measured.iloc[0]
+        return dict(cell, status=failed["status"], kind=failed["kind"], stage=failed["stage"], message=failed["message"])
+    cell.update(cell_statistics([seconds_of(text) for text in rounds["seconds"]]))
+    cell.update(
+        status=MEASURED, kind="", stage="", message="",
+        capped=bool(rounds["capped"].astype(bool).any()),
+        probe_drift=float(rounds["probe_drift"].max()), probe_offset=float(rounds["probe_offset"].max()),
+        fps_per_probe=float(rounds["fps_per_probe"].mean()),
+        peak_gflops_per_s=float(rounds["peak_gflops_per_s"].median()),
+        max_relative_difference=rounds["max_relative_difference"].max(),
+        tolerance=first["tolerance"],
+    )
+    cell["probe_worst_deviation"] = max(cell["probe_drift"], cell["probe_offset"])
+    cell["unsteady"] = unsteady_reasons(cell, max_cv, max_probe_deviation)
+    return cell
+
+
+def cell_table(measurements: pd.DataFrame, max_cv: float, max_probe_deviation: float) -> pd.DataFrame:
+    """Per cell, its statistics over every round (a row per model, device, runtime, batch size)."""
+    table = with_probe_deviations(measurements)
+    cells = [
+        dict(zip(CELL_KEYS, key), **summarize_cell(rounds, max_cv, max_probe_deviation))
+        for key, rounds in table.groupby(CELL_KEYS, sort=False)
+    ]
+    return pd.DataFrame(cells)
+
+
+def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
+    """Per device, the run's probe median and range: how fast the machine was while it measured."""
+    summary = {}
+    for device, group in measurements[measurements["status"] == MEASURED].groupby("device"):
+        readings = pd.concat([group["probe_before"], group["probe_after"]]).dropna()
+        if len(readings):
+            summary[device] = {"median": float(readings.median()), "min": float(readings.min()),
+                               "max": float(readings.max()), "readings": int(len(readings))}
+    return summary
+
+
+def read_measurements(path) -> pd.DataFrame:
+    return pd.read_csv(path, keep_default_na=True, dtype={"seconds": str, "kind": str, "stage": str, "message": str})
+
+
+def read_cells(path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"unsteady": str, "kind": str, "stage": str, "message": str, "hosts": str})
+
+
+def collect_environment(records: Iterable[Dict[str, object]]) -> Dict[str, Dict[str, object]]:
+    """Per backend and device, where its measurements ran (the first record of each)."""
+    environment: Dict[str, Dict[str, object]] = {}
+    for record in records:
+        env = record["environment"]
+        environment.setdefault(env["backend"], {}).setdefault(record["device"], env)
+    return environment

@@ -1,0 +1,63 @@
+"""The machine's speed and load while a measurement runs: a short fixed kernel (a 3x3
+convolution, well under a second) timed right before and right after each batch size's timed
+iterations (after the model's warm-ups: a cold process reads slow), and the
+load average with the count of runnable processes. On a shared machine a slow spell shows up
+here as it does in the model's FPS, so a measurement can be flagged or scaled by it."""
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Dict
+
+# 2 x 4 x 128 x 128 x 9 x 48 x 48 = 2.7 GFLOP a call: about 6 ms at 450 GFLOP/s
+PROBE_SHAPE = {"batch": 4, "channels": 128, "side": 48}
+PROBE_REPEATS = 9
+# calls at construction: a fresh process's first convolutions run slow (oneDNN primitive
+# creation, first-touch memory), which would read as the machine slowing down
+PROBE_WARMUP = 3
+
+
+def probe_kernel(device: str) -> Callable[[], float]:
+    """Build the probe once; each call times it and returns its GFLOP/s (median of the repeats)."""
+    import torch
+
+    batch, channels, side = PROBE_SHAPE["batch"], PROBE_SHAPE["channels"], PROBE_SHAPE["side"]
+    generator = torch.Generator().manual_seed(0)
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device).eval()
+    images = torch.randn(batch, channels, side, side, generator=generator).to(device)
+    flops = 2.0 * batch * channels ** 2 * 9 * side ** 2
+    synchronize = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+    def run_once() -> float:
+        synchronize()
+        start = time.perf_counter()
+        conv(images)
+        synchronize()
+        return time.perf_counter() - start
+
+    def probe() -> float:
+        with torch.no_grad():
+            run_once()  # the first call after other work warms caches up
+            seconds = [run_once() for _ in range(PROBE_REPEATS)]
+        return flops / statistics.median(seconds) / 1e9
+
+    with torch.no_grad():
+        for _ in range(PROBE_WARMUP):
+            run_once()
+    return probe
+
+
+def machine_load() -> Dict[str, float]:
+    """The 1-minute load average and the processes runnable now (this one included), from
+    /proc/loadavg; empty where there is none."""
+    try:
+        with open("/proc/loadavg") as handle:
+            fields = handle.read().split()
+    except OSError:
+        return {}
+    return {"load1": float(fields[0]), "runnable": int(fields[3].split("/")[0])}
+
+
+def probe_state(probe: Callable[[], float]) -> Dict[str, float]:
+    """The probe's GFLOP/s and the load, as one snapshot."""
+    return dict(machine_load(), probe_gflops_per_s=probe())

@@ -1,0 +1,89 @@
+"""How sure a measurement is: the statistics of one cell over its rounds, and whether two runs'
+cells differ by more than their noise. Pure numbers in, numbers out (numpy and scipy)."""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+from scipy import stats
+
+CONFIDENCE = 0.95
+FASTER, SLOWER, WITHIN_NOISE, NOT_COMPARED = "faster", "slower", "within noise", "–"
+
+
+def fps_values(seconds: Sequence[float]) -> np.ndarray:
+    return 1.0 / np.asarray(seconds, dtype=float)
+
+
+def confidence_interval(round_means: Sequence[float], fps: Sequence[float]) -> Dict[str, float]:
+    """A 95% Student's t interval of the mean FPS. Its unit is the round when there are two or
+    more (iterations within one process are not independent; rounds are); with one round, the
+    iterations, which understates what a re-run would show."""
+    sample = np.asarray(round_means if len(round_means) >= 2 else fps, dtype=float)
+    if len(sample) < 2:
+        return {"ci_low": float("nan"), "ci_high": float("nan")}
+    half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(sample) - 1) * stats.sem(sample)
+    centre = float(np.mean(sample))
+    return {"ci_low": centre - half, "ci_high": centre + half}
+
+
+def coefficient_of_variation(values: Sequence[float], ddof: int = 1) -> float:
+    """std / mean; NaN with too few values."""
+    values = np.asarray(values, dtype=float)
+    if len(values) <= ddof:
+        return float("nan")
+    return float(np.std(values, ddof=ddof) / np.mean(values))
+
+
+def cell_statistics(rounds_seconds: List[Sequence[float]]) -> Dict[str, float]:
+    """A cell over all its rounds: the seed's mean ± population std of per-iteration FPS over
+    every iteration of every round, their median, the interval, and the two spreads."""
+    per_round = [fps_values(seconds) for seconds in rounds_seconds]
+    everything = np.concatenate(per_round)
+    round_means = [float(np.mean(fps)) for fps in per_round]
+    return dict(
+        confidence_interval(round_means, everything),
+        fps_mean=float(np.mean(everything)),
+        fps_std=float(np.std(everything)),
+        fps_median=float(np.median(everything)),
+        rounds=len(per_round),
+        iterations=int(len(everything)),
+        within_round_cv=max(coefficient_of_variation(fps, ddof=0) for fps in per_round),
+        between_round_cv=coefficient_of_variation(round_means),
+    )
+
+
+def significance(ours: List[Sequence[float]], theirs: List[Sequence[float]]) -> Dict[str, object]:
+    """p-value of a difference in FPS between two cells, each given as its rounds' per-iteration
+    FPS. With two or more rounds on each side: Welch's t-test over the round means (the rounds are
+    the independent samples; with 3 rounds a side, a rank test cannot go below p = 0.1). Otherwise
+    the Mann-Whitney U test over the iterations."""
+    if len(ours) >= 2 and len(theirs) >= 2:
+        ours_means = [float(np.mean(fps)) for fps in ours]
+        theirs_means = [float(np.mean(fps)) for fps in theirs]
+        if np.std(ours_means) == 0 and np.std(theirs_means) == 0:
+            p_value = 1.0 if ours_means[0] == theirs_means[0] else 0.0
+        else:
+            p_value = float(stats.ttest_ind(ours_means, theirs_means, equal_var=False).pvalue)
+        return {"test": "welch rounds", "p_value": p_value}
+    result = stats.mannwhitneyu(np.concatenate(ours), np.concatenate(theirs), alternative="two-sided")
+    return {"test": "mann-whitney iterations", "p_value": float(result.pvalue)}
+
+
+def verdict(
+    ours: List[Sequence[float]], theirs: List[Sequence[float]], threshold: float, alpha: float
+) -> Dict[str, object]:
+    """faster / slower / within noise: a difference counts when the mean FPS differ by more than
+    `threshold` (relative) and the test finds it at level `alpha`."""
+    ours_mean = float(np.mean(np.concatenate(ours)))
+    theirs_mean = float(np.mean(np.concatenate(theirs)))
+    ratio = ours_mean / theirs_mean
+    found = significance(ours, theirs)
+    real = abs(ratio - 1) > threshold and found["p_value"] < alpha
+    word = (FASTER if ratio > 1 else SLOWER) if real else WITHIN_NOISE
+    return dict(found, ratio=ratio, verdict=word)
+
+
+def geometric_mean(values: Sequence[float]) -> Optional[float]:
+    values = [value for value in values if value]
+    return float(stats.gmean(values)) if values else None

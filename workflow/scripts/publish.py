@@ -1,0 +1,23 @@
+"""Copy a run's results/ to published/<machine>/ as that machine's reference table."""
+import argparse
+import sys
+from pathlib import Path
+
+from posebench.publish import PublishError, publish
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("results", type=Path, help="the run's results/ folder")
+    parser.add_argument("target", type=Path, help="published/<machine-name>")
+    parser.add_argument("--command", required=True, help="the command that made the run, for the record")
+    args = parser.parse_args()
+    try:
+        files = publish(args.results, args.target, args.command)
+    except PublishError as error:
+        sys.exit(str(error))
+    print("%s: %d files" % (args.target, len(files)))
+
+
+if __name__ == "__main__":
+    main()
