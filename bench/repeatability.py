@@ -17,7 +17,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
-from posebench.measurements import read_cells  # noqa: E402
+from posebench.measurements import read_table  # noqa: E402
 from posebench.records import write_text  # noqa: E402
 from posebench.repeatability import paired_cells, render  # noqa: E402
 from posebench.workspace import copy_workflow  # noqa: E402
@@ -68,7 +68,7 @@ def main() -> None:
     else:
         seconds = [run(folder, args.models, timing, args.cores, args.config) for folder in folders]
     results = [folder / "results" for folder in folders]
-    pairs = paired_cells(*(read_cells(r / "cells.csv") for r in results))
+    pairs = paired_cells(*(read_table(r / "cells.csv") for r in results))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
                   % (timing, len(args.models), seconds[0], seconds[1]))
     print(text)

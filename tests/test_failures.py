@@ -32,9 +32,9 @@ def test_out_of_memory_is_told_apart_from_other_errors():
 
 
 def test_unsteady_and_capped_measurements_are_marked():
-    row = {"k": "10.00 ± 2.00", "k_mean": 10.0, "k_std": 2.0, "k_capped": True}
-    assert fps_cell(row, "k", None, max_cv=0.1) == "10.00 ± 2.00<sup>c</sup><sup>v</sup>"
-    assert fps_cell(dict(row, k_capped=False), "k", None, max_cv=0.25) == "10.00 ± 2.00"
+    row = {"k": "10.00 ± 2.00", "k_mean": 10.0, "k_std": 2.0, "k_capped": True, "k_unsteady": "between-round CV 0.2"}
+    assert fps_cell(row, "k", None) == "10.00 ± 2.00<sup>c</sup><sup>v</sup>"
+    assert fps_cell(dict(row, k_capped=False, k_unsteady=""), "k", None) == "10.00 ± 2.00"
 
 
 def test_a_model_that_fails_is_recorded_and_the_table_still_comes_out(workflow):

@@ -35,23 +35,21 @@ def test_a_runtime_is_timed_only_when_it_computes_what_eager_computes(tmp_path, 
 
 
 def entry(model_id):
-    return {"id": model_id, "entry": {"algorithm": "topdown_heatmap", "model": model_id}, "input_size": [256, 192]}
+    return {"id": model_id, "entry": {"algorithm": "topdown_heatmap", "model": model_id}, "input_size": [256, 192],
+            "model_cfg": {"test_cfg": {"flip_test": True}}}
 
 
-def timing(runtime, bs1, bs10, flip=True, peak=400.0):
-    return {"runtime": runtime, "flip_test": flip, "peak": {"gflops_per_s": peak}, "batches": {"1": bs1, "10": bs10}}
-
-
-def measured(fps):
-    return {"status": "measured", "fps_mean": fps, "fps_std": 0.1,
-            "agreement": {"max_relative_difference": 1e-6, "tolerance": 1e-3}}
+def measured(fps, peak=400.0):
+    """A row of cells.csv: the cell's statistics over its rounds."""
+    return {"status": "measured", "fps_mean": fps, "fps_std": 0.1, "max_relative_difference": 1e-6,
+            "tolerance": 1e-3, "peak_gflops_per_s": peak}
 
 
 MISMATCH = {"status": "failed", "stage": "runtime", "kind": "mismatch", "message": "outputs differ"}
-TIMINGS = {
-    ("m", "cpu", "eager"): timing("eager", measured(4.0), measured(0.5)),
-    ("m", "cpu", "onnxruntime"): timing("onnxruntime", measured(6.0), MISMATCH),
-    ("m", "cpu", "channels_last"): timing("channels_last", measured(5.0), measured(0.8)),
+CELLS = {
+    ("m", "cpu", "eager", 1): measured(4.0), ("m", "cpu", "eager", 10): measured(0.5),
+    ("m", "cpu", "onnxruntime", 1): measured(6.0), ("m", "cpu", "onnxruntime", 10): MISMATCH,
+    ("m", "cpu", "channels_last", 1): measured(5.0), ("m", "cpu", "channels_last", 10): measured(0.8),
 }
 RUNTIMES = ["eager", "onnxruntime", "channels_last"]
 
@@ -64,7 +62,7 @@ def test_speedup_and_achieved_throughput_arithmetic():
 
 
 def test_runtime_records_carry_speedups_throughput_and_failures():
-    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, TIMINGS, ["cpu"], [1, 10],
+    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
                               RUNTIMES)
     cell = {(r["batch_size"], r["runtime"]): r for r in records}
     assert cell[(1, "onnxruntime")]["speedup"] == pytest.approx(1.5)
@@ -75,7 +73,7 @@ def test_runtime_records_carry_speedups_throughput_and_failures():
 
 
 def test_runtimes_markdown_marks_the_best_runtime_and_never_numbers_a_mismatch():
-    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, TIMINGS, ["cpu"], [1, 10],
+    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
                               RUNTIMES)
     text = render_runtimes_markdown(records, ["cpu"], [1, 10], RUNTIMES)
     assert "| topdown_heatmap | m | 256x192 | 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 120.0 (30%) |" in text

@@ -20,9 +20,9 @@ def rounds_beside(table: Path):
     found = Path(table).parent / "measurements.csv"
     if not found.is_file():
         return None
-    from posebench.measurements import read_measurements
+    from posebench.measurements import read_table
 
-    return rounds_by_cell(read_measurements(found))
+    return rounds_by_cell(read_table(found))
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from posebench.measurements import read_cells
+from posebench.measurements import read_table
 from posebench.records import read_json, write_text
 from posebench.runtime_table import render_runtimes_csv, render_runtimes_markdown, runtime_records
 
@@ -22,7 +22,7 @@ def main() -> None:
     complexity = {record["id"]: record for record in map(read_json, args.complexity)}
     cells = {
         (cell["id"], cell["device"], cell["runtime"], int(cell["batch_size"])): cell
-        for cell in read_cells(args.cells).to_dict("records")
+        for cell in read_table(args.cells).to_dict("records")
     }
     records = runtime_records(resolved, complexity, cells, args.devices, args.batch_sizes, args.runtimes)
     write_text(args.csv, render_runtimes_csv(records))

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from posebench.measurements import probe_summary, read_cells, read_measurements
+from posebench.measurements import probe_summary, read_table
 from posebench.records import read_json, write_text
 from posebench.seed import read_seed_csv
 from posebench.table import render_csv, render_markdown, table_row
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("--csv", type=Path, required=True)
     args = parser.parse_args()
-    cells = read_cells(args.cells)
+    cells = read_table(args.cells)
     eager = cells[cells["runtime"] == EAGER].to_dict("records")
     by_model = {}
     for cell in eager:
@@ -37,11 +37,11 @@ def main() -> None:
         table_row(record, complexity[record["id"]], by_model.get(record["id"], {}), args.devices, args.batch_sizes)
         for record in map(read_json, args.resolved)
     ]
-    reference = probe_summary(read_measurements(args.reference)) if args.reference else None
+    reference = probe_summary(read_table(args.reference)) if args.reference else None
     write_text(args.csv, render_csv(rows, args.batch_sizes))
     write_text(args.markdown, render_markdown(
         rows, read_json(args.environment), args.batch_sizes, read_seed_csv(args.seed_table), args.max_cv,
-        args.max_probe_deviation, probe_summary(read_measurements(args.measurements)), reference,
+        args.max_probe_deviation, probe_summary(read_table(args.measurements)), reference,
         args.reference_name or (str(args.reference.parent) if args.reference else None),
     ))
 

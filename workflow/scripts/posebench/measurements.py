@@ -141,12 +141,15 @@ def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
     return summary
 
 
-def read_measurements(path) -> pd.DataFrame:
-    return pd.read_csv(path, keep_default_na=True, dtype={"seconds": str, "kind": str, "stage": str, "message": str})
+TEXT_COLUMNS = ["seconds", "kind", "stage", "message", "unsteady", "hosts"]
 
 
-def read_cells(path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype={"unsteady": str, "kind": str, "stage": str, "message": str, "hosts": str})
+def read_table(path) -> pd.DataFrame:
+    """measurements.csv or cells.csv, its text columns empty (not NaN) where blank."""
+    table = pd.read_csv(path, dtype={name: str for name in TEXT_COLUMNS})
+    present = [name for name in TEXT_COLUMNS if name in table.columns]
+    table[present] = table[present].fillna("")
+    return table
 
 
 def collect_environment(records: Iterable[Dict[str, object]]) -> Dict[str, Dict[str, object]]:

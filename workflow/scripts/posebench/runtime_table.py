@@ -41,15 +41,15 @@ def runtime_records(
     for entry in resolved:
         for device in devices:
             for size in batch_sizes:
-                cells = [
+                by_runtime = [
                     dict(runtime_record(entry, complexity[entry["id"]], cells.get((entry["id"], device, runtime, size)), size),
                          device=device, runtime=runtime)
                     for runtime in runtimes
                 ]
-                eager_fps = next((cell["fps_mean"] for cell in cells if cell["runtime"] == EAGER), None)
-                for cell in cells:
+                eager_fps = next((cell["fps_mean"] for cell in by_runtime if cell["runtime"] == EAGER), None)
+                for cell in by_runtime:
                     cell["speedup"] = speedup(cell["fps_mean"], eager_fps)
-                records += cells
+                records += by_runtime
     return records
 
 

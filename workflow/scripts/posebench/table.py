@@ -62,7 +62,7 @@ def fps_fields(cell: Optional[Dict[str, object]], timed: bool, key: str) -> Dict
         return {key: NOT_APPLICABLE}
     fields = {key + field: cell[column] for field, column in CELL_COLUMN.items()}
     fields[key] = "%.2f ± %.2f" % (cell["fps_mean"], cell["fps_std"])
-    fields[key + "_unsteady"] = cell["unsteady"] if isinstance(cell["unsteady"], str) else ""
+    fields[key + "_unsteady"] = cell["unsteady"]
     return fields
 
 
