@@ -237,10 +237,8 @@ def compare_source(wildcards):
 
 def reference_measurements():
     """The reference run's measurements.csv (beside the compare_with table), when it has one."""
-    if not COMPARE_WITH:
-        return []
-    found = Path(COMPARE_WITH).parent / "measurements.csv"
-    return [str(found)] if found.is_file() else []
+    found = catalog.measurements_beside(COMPARE_WITH) if COMPARE_WITH else None
+    return [found] if found else []
 
 
 def compare_rounds(wildcards):

@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from posebench.catalog import CatalogError, other_table
+from posebench.catalog import CatalogError, measurements_beside, other_table
 from posebench.compare import read_table_csv, render_comparison, rounds_by_cell
 from posebench.records import write_text
 from posebench.table import TABLE_DEVICES, fps_key
@@ -17,8 +17,8 @@ from posebench.table import TABLE_DEVICES, fps_key
 
 def rounds_beside(table: Path):
     """The per-round FPS of the run whose table.csv this is, or None where it kept none."""
-    found = Path(table).parent / "measurements.csv"
-    if not found.is_file():
+    found = measurements_beside(str(table))
+    if found is None:
         return None
     from posebench.measurements import read_table
 

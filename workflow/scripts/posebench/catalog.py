@@ -202,3 +202,9 @@ def other_table(compare_with: Optional[str], where: str = "config: field compare
     if not table.is_file():
         raise CatalogError("%s: %s has no table.csv (give a results/ folder or a table.csv)" % (where, path))
     return str(table)
+
+
+def measurements_beside(table: str) -> Optional[str]:
+    """The measurements.csv of the run whose table.csv this is, where it kept one (the seed has none)."""
+    found = Path(table).parent / "measurements.csv"
+    return str(found) if found.is_file() else None

@@ -59,14 +59,19 @@ def seconds_of(text: object) -> List[float]:
     return [float(value) for value in str(text).split()] if isinstance(text, str) and text else []
 
 
-def run_probe_medians(measurements: pd.DataFrame) -> pd.Series:
-    """Per device, the median of every probe reading of the run (before and after each batch)."""
+def probe_readings(measurements: pd.DataFrame) -> pd.DataFrame:
+    """Every probe reading of the run's measured rounds (before and after each batch), by device."""
     measured = measurements[measurements["status"] == MEASURED]
     readings = pd.concat([
         measured[["device", "probe_before"]].rename(columns={"probe_before": "probe"}),
         measured[["device", "probe_after"]].rename(columns={"probe_after": "probe"}),
     ])
-    return readings.dropna().groupby("device")["probe"].median()
+    return readings.dropna()
+
+
+def run_probe_medians(measurements: pd.DataFrame) -> pd.Series:
+    """Per device, the median of every probe reading of the run."""
+    return probe_readings(measurements).groupby("device")["probe"].median()
 
 
 def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
@@ -132,13 +137,9 @@ def cell_table(measurements: pd.DataFrame, max_cv: float, max_probe_deviation: f
 
 def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
     """Per device, the run's probe median and range: how fast the machine was while it measured."""
-    summary = {}
-    for device, group in measurements[measurements["status"] == MEASURED].groupby("device"):
-        readings = pd.concat([group["probe_before"], group["probe_after"]]).dropna()
-        if len(readings):
-            summary[device] = {"median": float(readings.median()), "min": float(readings.min()),
-                               "max": float(readings.max()), "readings": int(len(readings))}
-    return summary
+    stats = probe_readings(measurements).groupby("device")["probe"].agg(["median", "min", "max", "count"])
+    return {device: {"median": float(row["median"]), "min": float(row["min"]), "max": float(row["max"]),
+                     "readings": int(row["count"])} for device, row in stats.iterrows()}
 
 
 TEXT_COLUMNS = ["seconds", "kind", "stage", "message", "unsteady", "hosts"]
