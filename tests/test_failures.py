@@ -100,3 +100,24 @@ def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow
     assert again.returncode == 0, again.stderr[-3000:]
     rows = [line for line in (workflow.root / "results" / "table.md").read_text().splitlines() if "[config]" in line]
     assert len(rows) == 1 and " ± " in rows[0]
+
+
+def test_a_cpu_out_of_memory_reads_oom():
+    message = ("[enforce fail at alloc_cpu.cpp:118] data. DefaultCPUAllocator: can't allocate memory: "
+               "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)")
+    assert failure_kind(RuntimeError(message)) == OOM
+
+
+def test_an_error_in_our_own_code_is_not_a_model_failure(tmp_path):
+    import json as library
+
+    from posebench.failures import ModelFailure, model_stage
+    from posebench.records import read_json
+
+    with pytest.raises(ModelFailure) as failure:  # raised inside a library: the model's
+        with model_stage("build"):
+            library.loads("{not json")
+    assert failure.value.record["kind"] == ERROR and failure.value.record["stage"] == "build"
+    with pytest.raises(FileNotFoundError):  # raised in posebench's own code: a bug, it fails the job
+        with model_stage("build"):
+            read_json(tmp_path / "missing.json")
