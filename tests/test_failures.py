@@ -121,3 +121,17 @@ def test_an_error_in_our_own_code_is_not_a_model_failure(tmp_path):
     with pytest.raises(FileNotFoundError):  # raised in posebench's own code: a bug, it fails the job
         with model_stage("build"):
             read_json(tmp_path / "missing.json")
+
+
+def test_a_bug_in_our_own_timing_code_fails_the_job_instead_of_reading_error(workflow):
+    timing = workflow.root / "workflow" / "scripts" / "posebench" / "timing.py"
+    step = "            step = backend.test_step(model, resolved, batch_size, device)\n"
+    assert step in timing.read_text()
+    timing.write_text(timing.read_text().replace(step, step + '            {}["an injected bug"]\n'))
+    model = "shufflenetv2_coco_256x192"
+    run = workflow.snakemake("results/table.md", "--config", "select=[%s]" % model, TINY_TIMING)
+    assert run.returncode == 1
+    log = (workflow.root / "logs" / "timing" / model / "cpu" / "eager" / "round1.log").read_text()
+    assert "Traceback" in log and "KeyError: 'an injected bug'" in log
+    assert not (workflow.root / "results" / "timing" / model / "cpu" / "eager" / "round1.json").exists()
+    assert not (workflow.root / "results" / "table.md").exists()
