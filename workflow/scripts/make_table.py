@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--max-probe-deviation", type=float, required=True)
     parser.add_argument("--reference", type=Path, help="a reference run's measurements.csv: its probe beside ours")
     parser.add_argument("--reference-name", help="what to call the reference run")
+    parser.add_argument("--flops-counter", choices=["mmcv", "torch", "mmengine"], default="mmcv",
+                        help="the counter the GFLOPs column follows")
     parser.add_argument("--markdown", type=Path, required=True)
     parser.add_argument("--csv", type=Path, required=True)
     args = parser.parse_args()
@@ -36,7 +38,7 @@ def main() -> None:
     complexity, labels = records_by_id(args.complexity), records_by_id(args.labels)
     rows = [
         table_row(record, labels[record["id"]], complexity[record["id"]], by_model.get(record["id"], {}),
-                  args.devices, args.batch_sizes)
+                  args.devices, args.batch_sizes, args.flops_counter)
         for record in map(read_json, args.resolved)
     ]
     reference = probe_summary(read_table(args.reference)) if args.reference else None
@@ -44,7 +46,7 @@ def main() -> None:
     write_text(args.markdown, render_markdown(
         rows, read_json(args.environment), args.batch_sizes, read_seed_csv(args.seed_table), args.max_cv,
         args.max_probe_deviation, probe_summary(read_table(args.measurements)), reference,
-        args.reference_name or (str(args.reference.parent) if args.reference else None),
+        args.reference_name or (str(args.reference.parent) if args.reference else None), args.flops_counter,
     ))
 
 

@@ -14,8 +14,9 @@ MARK_SEED_MAP = "<sup>s</sup>"
 MARK_UNSTEADY = "<sup>v</sup>"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
-    "gflops", "params_m", "thop_gflops", "thop_params_m",
-    "mmcv_uncounted_module_types", "thop_uncounted_module_types", "failures",
+    "gflops", "gflops_counter", "params_m", "mmcv_gflops", "thop_gflops", "thop_params_m", "torch_gflops",
+    "mmengine_gflops", "mmcv_uncounted_module_types", "thop_uncounted_module_types", "torch_uncounted_operators",
+    "mmengine_uncounted_operators", "failures",
     "hosts", "cpus", "measured_from", "measured_to",
 ]
 # per FPS cell in table.csv: the cell's text, then its statistics over every round
@@ -73,6 +74,7 @@ def table_row(
     cells: Dict[Tuple[str, int], Dict[str, object]],
     devices: List[str],
     batch_sizes: List[int],
+    flops_counter: str = "mmcv",
 ) -> Dict[str, object]:
     """One flat record per model: what the CSV holds and the markdown shows. `label`: its name
     and mAP (labels.py); `cells`: the model's eager cells by (device, batch size)."""
@@ -87,7 +89,7 @@ def table_row(
         "map": label["map"]["value"],
         "map_source": label["map"]["source"],
     }
-    row.update(complexity_fields(complexity))
+    row.update(complexity_fields(complexity, flops_counter))
     failures = [describe_failure("complexity", complexity["failure"])] if complexity["status"] == "failed" else []
     for device, column_device, _ in TABLE_DEVICES:
         for size in batch_sizes:
@@ -113,17 +115,27 @@ def provenance(cells: List[Dict[str, object]]) -> Dict[str, str]:
             "measured_from": min(starts, default=""), "measured_to": max(ends, default="")}
 
 
-def complexity_fields(complexity: Dict[str, object]) -> Dict[str, object]:
+def complexity_fields(complexity: Dict[str, object], counter: str = "mmcv") -> Dict[str, object]:
+    """Params and GFLOPs (MACs) by the counter the table follows; every counter's beside them."""
     if complexity["status"] == "failed":
         return {"gflops": complexity["failure"]["kind"], "params_m": complexity["failure"]["kind"]}
-    thop = complexity["thop"]
+    counts = {name: complexity.get(name) or {} for name in ("mmcv", "thop", "torch", "mmengine")}
     return {
-        "gflops": complexity["gflops"],
+        "gflops": counts[counter].get("gflops", counts[counter].get("error", "")),
+        "gflops_counter": counts[counter].get("counter", counter),
         "params_m": complexity["params_m"],
-        "thop_gflops": thop.get("gflops", ""),
-        "thop_params_m": thop.get("params_m", ""),
-        "mmcv_uncounted_module_types": type_counts(complexity["mmcv"]["uncounted_module_types"]),
-        "thop_uncounted_module_types": type_counts(thop.get("uncounted_module_types")) or thop.get("error", ""),
+        "mmcv_gflops": counts["mmcv"]["gflops"],
+        "thop_gflops": counts["thop"].get("gflops", ""),
+        "thop_params_m": counts["thop"].get("params_m", ""),
+        "torch_gflops": counts["torch"].get("gflops", ""),
+        "mmengine_gflops": counts["mmengine"].get("gflops", ""),
+        "mmcv_uncounted_module_types": type_counts(counts["mmcv"]["uncounted_module_types"]),
+        "thop_uncounted_module_types": type_counts(counts["thop"].get("uncounted_module_types"))
+        or counts["thop"].get("error", ""),
+        "torch_uncounted_operators": type_counts(counts["torch"].get("uncounted_operators"))
+        or counts["torch"].get("error", ""),
+        "mmengine_uncounted_operators": type_counts(counts["mmengine"].get("uncounted_operators"))
+        or counts["mmengine"].get("error", ""),
     }
 
 
@@ -177,6 +189,13 @@ def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Opt
     return cells
 
 
+COUNTER_TEXT = {
+    "mmcv": "Params and FLOPs come from mmcv's `get_model_complexity_info` (the seed's counter)",
+    "torch": "FLOPs come from PyTorch's operator-level `FlopCounterMode` (matrix products and attention "
+             "included), params from the model's parameters",
+    "mmengine": "FLOPs come from mmengine's operator-level `FlopAnalyzer` (what MMPose 1.x publishes), "
+                "params from the model's parameters",
+}
 SOFTWARE = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose"]
 
 
@@ -247,6 +266,7 @@ def render_markdown(
     probe: Dict[str, Dict[str, float]],
     reference: Optional[Dict[str, Dict[str, float]]] = None,
     reference_name: Optional[str] = None,
+    flops_counter: str = "mmcv",
 ) -> str:
     columns = markdown_columns(batch_sizes)
     rounds = sorted({int(row[key]) for row in rows for key in row if key.endswith("_rounds") and row[key]})
@@ -254,12 +274,11 @@ def render_markdown(
         "# Inference Speed (measured by posebench)",
         "",
         "Model complexity and inference speed of MMPose models, measured on the machine below %s "
-        "with the method of MMPose's published table. Params and FLOPs come from mmcv's "
-        "`get_model_complexity_info` on one forward pass of the network (no flip test, no decoding); "
-        "FLOPs are multiply-accumulates, as MMPose reports them. thop's count, and the module types "
-        "each counter left at zero, are in `table.csv`. FPS times the test-time step on ready inputs: "
-        "forward, the flip-test pass where the config asks for it, outputs to the host, and keypoint "
-        "decoding; pre-processing excluded." % measured_span(rows),
+        "with the method of MMPose's published table. %s on one forward pass of the network (no flip "
+        "test, no decoding); FLOPs are multiply-accumulates, as MMPose reports them. The other "
+        "counters' figures, and what each left uncounted, are in `table.csv`. FPS times the test-time "
+        "step on ready inputs: forward, the flip-test pass where the config asks for it, outputs to "
+        "the host, and keypoint decoding; pre-processing excluded." % (measured_span(rows), COUNTER_TEXT[flops_counter]),
         "",
         "### Hardware",
         "",
