@@ -28,7 +28,12 @@ def rounds_beside(table: Path):
 def environments_beside(table: Path):
     """The environments the run whose table.csv this is ran in, or None where it kept none."""
     found = record_beside(str(table), "environment.json")
-    return read_json(found) if found else None
+    if not found:
+        return None
+    environments = read_json(found)
+    if isinstance(environments, dict):  # an older run's: the first environment per backend and device
+        environments = [dict(env, device=device) for devices in environments.values() for device, env in devices.items()]
+    return environments
 
 
 def main() -> None:
