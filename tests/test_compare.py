@@ -161,3 +161,22 @@ def test_the_table_header_warns_when_a_table_mixes_hosts_or_cpus():
         "- backend `mmpose1`: python 3.11.2, torch 2.13.0+cpu, mmcv 2.1.0, mmengine 0.10.7, mmpose 1.3.2; 2 threads on cpu",
         "- backend `mmpose1`: python 3.11.2, torch 2.14.1, mmcv 2.1.0, mmengine 0.10.7, mmpose 1.3.2; 4 threads on cpu",
     ]
+
+
+def test_published_figures_are_checked_where_they_exist_and_said_missing_where_not():
+    from posebench.compare import published_comparison
+
+    def counted(params_m, mmengine, torch):
+        return {"status": "counted", "params_m": params_m, "mmengine": {"gflops": mmengine}, "torch": {"gflops": torch},
+                "mmcv": {"gflops": torch}}
+
+    published = {"t": {"params_m": "3.34", "gflops": "0.36", "source": "RTMPose README"},
+                 "bad": {"params_m": "5.47", "gflops": "0.68", "source": "RTMPose README"}}
+    records = {"t": counted(3.3413, 0.359, 0.355), "bad": counted(5.47, 0.70, 0.69), "rtmo": counted(9.87, 12.13, 12.06)}
+    lines, mismatches = published_comparison(["t", "bad", "rtmo", "later"], records, published)
+    assert mismatches == 1
+    assert lines[0] == ("t: params 3.34 M (published 3.34: match), GFLOPs mmengine 0.359, torch 0.355, mmcv 0.355 "
+                        "(published 0.36: within 2%) [RTMPose README]")
+    assert "(published 0.68: MISMATCH)" in lines[1]
+    assert lines[2] == "rtmo: params 9.87 M, GFLOPs mmengine 12.130, torch 12.060, mmcv 12.060; none published"
+    assert lines[3] == "later: not counted yet (no record)"

@@ -45,6 +45,36 @@ def complexity_mismatches(
     return problems
 
 
+COUNTERS = ("mmengine", "torch", "mmcv")  # mmengine first: the counter MMPose publishes with
+
+
+def published_comparison(
+    ids: List[str], records: Dict[str, Dict], published: Dict[str, Dict[str, str]]
+) -> Tuple[List[str], int]:
+    """A line per model: our params and each counter's GFLOPs (MACs) beside the published figures,
+    or why there is nothing to compare; and how many disagree by the publishing counter."""
+    lines, mismatches = [], 0
+    for model_id in ids:
+        record = records.get(model_id)
+        if record is None or record.get("status") != "counted":
+            lines.append("%s: not counted yet (%s)" % (model_id, "no record" if record is None else record["status"]))
+            continue
+        counts = ", ".join("%s %.3f" % (name, record[name]["gflops"]) for name in COUNTERS
+                           if "gflops" in (record.get(name) or {}))
+        figure = published.get(model_id)
+        if figure is None:
+            lines.append("%s: params %.2f M, GFLOPs %s; none published" % (model_id, record["params_m"], counts))
+            continue
+        params_ok = round(record["params_m"], 2) == float(figure["params_m"])
+        ours = (record.get("mmengine") or {}).get("gflops")
+        flops_ok = ours is not None and abs(ours - float(figure["gflops"])) <= FLOPS_TOLERANCE * float(figure["gflops"])
+        mismatches += not (params_ok and flops_ok)
+        lines.append("%s: params %.2f M (published %s: %s), GFLOPs %s (published %s: %s) [%s]" % (
+            model_id, record["params_m"], figure["params_m"], "match" if params_ok else "MISMATCH", counts,
+            figure["gflops"], "within 2%" if flops_ok else "MISMATCH", figure["source"]))
+    return lines, mismatches
+
+
 def fps_value(row: Dict[str, str], column: str) -> Optional[float]:
     """A cell's mean FPS: our `_mean` field, else the number the cell starts with ('4.00 ± 0.12');
     None for `/`, `n/a`, failures and empty cells."""
