@@ -9,7 +9,7 @@ BACKENDS := mmpose1 mmpose0
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: table remeasure publish repeatability setup test cluster-tools check-complexity lint format
+.PHONY: table remeasure publish repeatability setup test cluster-tools check-complexity check-published lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
@@ -48,6 +48,12 @@ cluster-tools:
 # Every row's params and FLOPs against the seed's published numbers (after `make table`).
 check-complexity:
 	.venvs/driver/bin/python workflow/scripts/check_complexity.py --require-all results/table.csv
+
+# The modern list's params and FLOPs (resolve and complexity only) against the figures their
+# authors published (resources/published_complexity.csv), or "none published".
+check-published: setup
+	$(SNAKEMAKE) --cores $(CORES) --config models=config/models-modern.yaml --until complexity
+	.venvs/driver/bin/python workflow/scripts/check_published.py config/models-modern.yaml
 
 lint:
 	$(SNAKEMAKE) --lint

@@ -35,3 +35,45 @@ def test_snakefmt_formatting():
         [str(DRIVER / "snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr
+
+
+def write_tree(root, files):
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_a_steps_code_is_the_import_closure_of_its_script(tmp_path):
+    from posebench.codedeps import import_closure
+
+    write_tree(tmp_path, {
+        "step.py": "import json\nfrom pkg.a import run\n",
+        "pkg/__init__.py": "",
+        "pkg/a.py": "from . import b\nfrom .sub.c import x\n\ndef run():\n    from .lazy import y\n",
+        "pkg/b.py": "import os\n",
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/c.py": "from ..b import z\n",
+        "pkg/lazy.py": "",
+        "pkg/unused.py": "",
+        "other.py": "from pkg import unused\n",
+    })
+    assert import_closure(tmp_path, "step.py") == [
+        "pkg/__init__.py", "pkg/a.py", "pkg/b.py", "pkg/lazy.py", "pkg/sub/__init__.py", "pkg/sub/c.py", "step.py",
+    ]
+    assert import_closure(tmp_path, "other.py") == ["other.py", "pkg/__init__.py", "pkg/unused.py"]
+
+
+def test_the_eager_timing_step_does_not_run_the_runtimes_tolerances():
+    from posebench.codedeps import import_closure
+
+    timing = import_closure(SCRIPTS, "time_model.py")
+    assert "posebench/timing.py" in timing and "posebench/probe.py" in timing
+    assert "posebench/runtimes.py" not in timing and "posebench/onnx_export.py" not in timing
+    assert "posebench/runtimes.py" not in import_closure(SCRIPTS, "export_onnx.py")
+    # the plots read table.csv without the seed comparison's code
+    assert "posebench/compare.py" not in import_closure(SCRIPTS, "make_plots.py")
+    # the measuring steps never read the labels' sources (metafiles, the seed table)
+    for script in ("resolve_model.py", "count_complexity.py", "time_model.py", "export_onnx.py"):
+        closure = import_closure(SCRIPTS, script)
+        assert "posebench/metafile.py" not in closure and "posebench/seed.py" not in closure, script

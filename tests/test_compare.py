@@ -121,3 +121,62 @@ def test_with_both_runs_rounds_each_cell_says_faster_slower_or_within_noise(tmp_
     assert "- CPU FPS bs=1: 1.29× geometric mean over 2 models (0.83× to 2.00×); 1 faster, 0 slower, 1 within noise" in run.stdout
     swapped = run_compare(theirs_dir / "table.csv", ours_dir, "--batch-sizes", "1")
     assert "0.50× (6.00 / 12.00) slower" in swapped.stdout
+
+
+def environment(**changes):
+    env = {"backend": "mmpose1", "device": "cpu", "host": "vm1", "cpu": "AMD EPYC", "gpu": None, "threads": 2,
+           "python": "3.11.2", "torch": "2.13.0+cpu", "cuda": None, "mmcv": "2.1.0", "mmengine": "0.10.7",
+           "mmpose": "1.3.2", "policy": {"budget_s": 3, "iterations": 50}, "cpu_physical_cores": 2, "cpu_logical": 2,
+           "gpu_driver": None}
+    return dict(env, **changes)
+
+
+def test_a_comparison_names_what_differs_besides_speed_before_any_ratio():
+    ours = [environment()]
+    theirs = [environment(host="vm2", threads=4, torch="2.14.1"), environment(host="vm3", threads=4, torch="2.14.1")]
+    text = render_comparison({}, {}, "the other run", COLUMNS, ours_environments=ours, theirs_environments=theirs)
+    lines = text.splitlines()
+    assert "| Environment | ours | theirs |" in lines
+    assert "| CPU | AMD EPYC | AMD EPYC |" in lines
+    assert "| hosts (differs) | vm1 | vm2, vm3 |" in lines
+    assert "| threads (differs) | 2 on cpu | 4 on cpu |" in lines
+    assert "| torch (differs) | 2.13.0+cpu | 2.14.1 |" in lines
+    said = next(line for line in lines if line.startswith("The runs differ"))
+    assert said == "The runs differ in more than speed: hosts, threads, torch. Read the ratios below with that in mind."
+    assert lines.index(said) < next(index for index, line in enumerate(lines) if line.startswith("- CPU FPS"))
+    same = render_comparison({}, {}, "x", COLUMNS, ours_environments=ours, theirs_environments=ours)
+    assert "The two runs ran in the same environment." in same and "(differs)" not in same
+
+
+def test_the_table_header_warns_when_a_table_mixes_hosts_or_cpus():
+    from posebench.table import hardware_lines, software_lines
+
+    one = hardware_lines([environment(), environment(device="cpu", backend="mmpose0")])
+    assert one == ["- CPU: AMD EPYC (2 physical cores, 2 logical)", "- GPU: none: no CUDA device where this ran, "
+                   "so the GPU columns read n/a", "- host: vm1"]
+    mixed = hardware_lines([environment(), environment(host="node7", cpu="Intel Xeon")])
+    assert mixed[-1] == ("- **warning: this table mixes 2 hosts and 2 CPU models**; `table.csv` gives each row's "
+                         "hosts and CPUs")
+    assert software_lines([environment(), environment(torch="2.14.1", threads=4)]) == [
+        "- backend `mmpose1`: python 3.11.2, torch 2.13.0+cpu, mmcv 2.1.0, mmengine 0.10.7, mmpose 1.3.2; 2 threads on cpu",
+        "- backend `mmpose1`: python 3.11.2, torch 2.14.1, mmcv 2.1.0, mmengine 0.10.7, mmpose 1.3.2; 4 threads on cpu",
+    ]
+
+
+def test_published_figures_are_checked_where_they_exist_and_said_missing_where_not():
+    from posebench.compare import published_comparison
+
+    def counted(params_m, mmengine, torch):
+        return {"status": "counted", "params_m": params_m, "mmengine": {"gflops": mmengine}, "torch": {"gflops": torch},
+                "mmcv": {"gflops": torch}}
+
+    published = {"t": {"params_m": "3.34", "gflops": "0.36", "source": "RTMPose README"},
+                 "bad": {"params_m": "5.47", "gflops": "0.68", "source": "RTMPose README"}}
+    records = {"t": counted(3.3413, 0.359, 0.355), "bad": counted(5.47, 0.70, 0.69), "rtmo": counted(9.87, 12.13, 12.06)}
+    lines, mismatches = published_comparison(["t", "bad", "rtmo", "later"], records, published)
+    assert mismatches == 1
+    assert lines[0] == ("t: params 3.34 M (published 3.34: match), GFLOPs mmengine 0.359, torch 0.355, mmcv 0.355 "
+                        "(published 0.36: within 2%) [RTMPose README]")
+    assert "(published 0.68: MISMATCH)" in lines[1]
+    assert lines[2] == "rtmo: params 9.87 M, GFLOPs mmengine 12.130, torch 12.060, mmcv 12.060; none published"
+    assert lines[3] == "later: not counted yet (no record)"

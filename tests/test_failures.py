@@ -100,3 +100,38 @@ def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow
     assert again.returncode == 0, again.stderr[-3000:]
     rows = [line for line in (workflow.root / "results" / "table.md").read_text().splitlines() if "[config]" in line]
     assert len(rows) == 1 and " ± " in rows[0]
+
+
+def test_a_cpu_out_of_memory_reads_oom():
+    message = ("[enforce fail at alloc_cpu.cpp:118] data. DefaultCPUAllocator: can't allocate memory: "
+               "you tried to allocate 40000000000 bytes. Error code 12 (Cannot allocate memory)")
+    assert failure_kind(RuntimeError(message)) == OOM
+
+
+def test_an_error_in_our_own_code_is_not_a_model_failure(tmp_path):
+    import json as library
+
+    from posebench.failures import ModelFailure, model_stage
+    from posebench.records import read_json
+
+    with pytest.raises(ModelFailure) as failure:  # raised inside a library: the model's
+        with model_stage("build"):
+            library.loads("{not json")
+    assert failure.value.record["kind"] == ERROR and failure.value.record["stage"] == "build"
+    with pytest.raises(FileNotFoundError):  # raised in posebench's own code: a bug, it fails the job
+        with model_stage("build"):
+            read_json(tmp_path / "missing.json")
+
+
+def test_a_bug_in_our_own_timing_code_fails_the_job_instead_of_reading_error(workflow):
+    timing = workflow.root / "workflow" / "scripts" / "posebench" / "timing.py"
+    step = "            step = backend.test_step(model, resolved, batch_size, device)\n"
+    assert step in timing.read_text()
+    timing.write_text(timing.read_text().replace(step, step + '            {}["an injected bug"]\n'))
+    model = "shufflenetv2_coco_256x192"
+    run = workflow.snakemake("results/table.md", "--config", "select=[%s]" % model, TINY_TIMING)
+    assert run.returncode == 1
+    log = (workflow.root / "logs" / "timing" / model / "cpu" / "eager" / "round1.log").read_text()
+    assert "Traceback" in log and "KeyError: 'an injected bug'" in log
+    assert not (workflow.root / "results" / "timing" / model / "cpu" / "eager" / "round1.json").exists()
+    assert not (workflow.root / "results" / "table.md").exists()

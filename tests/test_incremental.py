@@ -1,4 +1,5 @@
 """After a complete run, Snakemake plans only the jobs whose own inputs changed."""
+import os
 import re
 from collections import Counter
 
@@ -34,7 +35,7 @@ def planned(workflow, models=MODELS, timing=TINY_TIMING, *config):
 AGGREGATES = ("measurements", "table")
 
 
-def model_jobs(model, rules=("resolve", "complexity", "timing"), rounds=(1,)):
+def model_jobs(model, rules=("resolve", "label", "complexity", "timing"), rounds=(1,)):
     jobs = Counter({(rule, model): 1 for rule in rules if rule != "timing"})
     if "timing" in rules:
         jobs.update({("timing", "%s round %d" % (model, number)): 1 for number in rounds})
@@ -70,23 +71,43 @@ def test_reruns_follow_each_models_own_inputs(workflow):
                      % (MODELS[1], MODELS[0]))
     assert planned(workflow, MODELS, TINY_TIMING, "remeasure=2") == model_jobs(MODELS[1], ["timing"], rounds=(2, 3)) + measured
 
-    # one model's entry changed: that model's jobs and the table
+    # (the statistics edit above stays pending in every dry run below: the cells and the table)
+    # a module a step comes to import (and only that): the step's jobs, as its code is derived
+    extra = workflow.root / "workflow" / "scripts" / "posebench" / "extra.py"
+    extra.write_text('"""A module no step imports yet."""\n')
+    assert planned(workflow) == measured
+    labels = workflow.root / "workflow" / "scripts" / "posebench" / "labels.py"
+    stamp = labels.stat()
+    edit(workflow, "workflow/scripts/posebench/labels.py", "from .metafile", "from . import extra  # noqa: F401\nfrom .metafile")
+    os.utime(labels, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # the import alone, not the edit, re-runs it
+    labelled = sum((model_jobs(model, ["label"]) for model in MODELS), Counter()) + measured
+    assert planned(workflow) == labelled
+
+    # a label (the display name): that model's label and the table, no measurement
     edit(workflow, "config/models.yaml", "model: ShuffleNetV2\n", "model: ShuffleNet V2\n")
-    assert planned(workflow) == model_jobs(MODELS[0]) + measured
+    assert planned(workflow) == labelled
+
+    # the seed table (mAP where no metafile has one): the labels and the table
+    edit(workflow, "resources/seed_table.csv", "256x192,0.599,1.37", "256x192,0.6,1.37")
+    assert planned(workflow) == labelled
 
     # a new model: its jobs and the table
     models = workflow.root / "config" / "models.yaml"
     models.write_text(models.read_text() + ADDED_ROW)
-    assert planned(workflow, MODELS + ["mobilenetv2_again"]) == model_jobs(MODELS[0]) + model_jobs(
-        "mobilenetv2_again"
-    ) + measured
+    assert planned(workflow, MODELS + ["mobilenetv2_again"]) == labelled + model_jobs("mobilenetv2_again")
 
     # the timing policy: every timing job, nothing else but the table
     slower = TINY_TIMING.replace("iterations: 3", "iterations: 4")
-    assert planned(workflow, MODELS[1:], slower) == model_jobs(MODELS[1], ["timing"]) + measured
+    assert planned(workflow, MODELS[1:], slower) == model_jobs(MODELS[1], ["label", "timing"]) + measured
 
     # a script: the jobs that run it (the cells too here: one model fewer than the run measured)
     edit(workflow, "workflow/scripts/posebench/complexity.py", '"""Step 2', '"""Step 2 (edited)')
-    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + measured
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["label", "complexity"]) + measured
     edit(workflow, "workflow/scripts/posebench/table.py", '"""Step last', '"""Step last (edited)')
-    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["complexity"]) + measured
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["label", "complexity"]) + measured
+
+    # a backend's pins: exactly that backend's jobs (both models run on mmpose1)
+    edit(workflow, "envs/requirements/mmpose0.txt", "mmpose==0.29.0", "mmpose==0.29.0  # pinned")
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["label", "complexity"]) + measured
+    edit(workflow, "envs/requirements/mmpose1.txt", "mmpose==1.3.2", "mmpose==1.3.2  # pinned")
+    assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1]) + measured

@@ -39,3 +39,21 @@ def test_an_unfinished_run_is_refused_in_one_line_and_nothing_is_written(tmp_pat
     assert run.returncode == 1 and not target.exists()
     assert run.stderr.strip() == ("publish: %s lacks table.csv, measurements.csv, cells.csv, environment.json, "
                                   "compare_seed.md (run `make table` first)" % results)
+
+
+def test_every_published_table_parses_and_has_the_seeds_78_rows():
+    from posebench.compare import complexity_mismatches
+    from posebench.records import read_table_csv
+    from posebench.seed import read_seed_csv
+
+    seed = read_seed_csv(REPO / "resources" / "seed_table.csv")
+    tables = sorted((REPO / "published").glob("*/table.csv"))
+    assert tables, "no machine has a published table under published/"
+    for path in tables:
+        rows = read_table_csv(path)
+        assert sorted(rows) == sorted(seed) and len(rows) == 78, path
+        assert complexity_mismatches(rows, seed, require_all=True) == [], path
+        markdown = path.with_name("table.md").read_text()
+        assert sum(1 for line in markdown.splitlines() if "[config]" in line) == 78, path
+        for name in PUBLISHED + ["COMMAND.md"]:
+            assert path.with_name(name).is_file(), (path.parent, name)

@@ -35,8 +35,10 @@ def test_a_runtime_is_timed_only_when_it_computes_what_eager_computes(tmp_path, 
 
 
 def entry(model_id):
-    return {"id": model_id, "entry": {"algorithm": "topdown_heatmap", "model": model_id}, "input_size": [256, 192],
-            "model_cfg": {"test_cfg": {"flip_test": True}}}
+    return {"id": model_id, "input_size": [256, 192], "model_cfg": {"test_cfg": {"flip_test": True}}}
+
+
+LABELS = {"m": {"id": "m", "algorithm": "topdown_heatmap", "model": "m"}}
 
 
 def measured(fps, peak=400.0):
@@ -62,7 +64,7 @@ def test_speedup_and_achieved_throughput_arithmetic():
 
 
 def test_runtime_records_carry_speedups_throughput_and_failures():
-    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
+    records = runtime_records([entry("m")], LABELS, {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
                               RUNTIMES)
     cell = {(r["batch_size"], r["runtime"]): r for r in records}
     assert cell[(1, "onnxruntime")]["speedup"] == pytest.approx(1.5)
@@ -73,7 +75,7 @@ def test_runtime_records_carry_speedups_throughput_and_failures():
 
 
 def test_runtimes_markdown_marks_the_best_runtime_and_never_numbers_a_mismatch():
-    records = runtime_records([entry("m")], {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
+    records = runtime_records([entry("m")], LABELS, {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
                               RUNTIMES)
     text = render_runtimes_markdown(records, ["cpu"], [1, 10], RUNTIMES)
     assert "| topdown_heatmap | m | 256x192 | 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 120.0 (30%) |" in text

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pytest
 from conftest import REPO
 from posebench.seed import input_size_hw, model_id, parse_seed_markdown, read_seed_csv

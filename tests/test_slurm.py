@@ -92,6 +92,9 @@ def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_clus
     result = subprocess.run(
         [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--profile", "profiles/slurm",
          "--slurm-init-seconds-before-status-checks", "5",
+         # one CPU per timing job: fewer than the node has, so threads that followed the node (or
+         # the submitting machine) instead of the job's allocation would show
+         "--set-threads", "timing=1",
          "results/table.md", "--config", "select=[%s]" % model, "devices=[cpu]", "check_devices=false", TINY_TIMING],
         cwd=workflow.root, capture_output=True, text=True, timeout=900,
     )
@@ -100,8 +103,10 @@ def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_clus
     assert len(rows) == 1 and "| 1.37 | 7.55 |" in rows[0]
     # each round records the node it ran on
     with open(workflow.root / "results" / "measurements.csv") as handle:
-        hosts = {row["host"] for row in csv.DictReader(handle)}
-    assert hosts == {socket.gethostname()}
+        rounds = list(csv.DictReader(handle))
+    assert {row["host"] for row in rounds} == {socket.gethostname()}
+    # each timing job timed with the CPUs SLURM gave it on the node
+    assert {row["threads"] for row in rounds} == {"1"}
 
     # every job went through sbatch: the scheduler's completion log lists them, finished well
     completed = (slurm_cluster / "jobcomp.log").read_text().splitlines()

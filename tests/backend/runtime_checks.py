@@ -15,11 +15,10 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
-from posebench import runtimes  # noqa: E402
+from posebench import onnx_export  # noqa: E402
 from posebench.backends import get_backend  # noqa: E402
 from posebench.records import write_json  # noqa: E402
 from posebench.resolve import resolve_model  # noqa: E402
-from posebench.seed import read_seed_csv  # noqa: E402
 from posebench.timing import time_model  # noqa: E402
 
 POLICY = {"iterations": 2, "warmup": 1, "min_iterations": 1, "budget_s": 0.1, "long_iteration_s": 2}
@@ -28,7 +27,7 @@ POLICY = {"iterations": 2, "warmup": 1, "min_iterations": 1, "budget_s": 0.1, "l
 def resolved_model(model_id):
     models = yaml.safe_load((REPO / "config" / "models.yaml").read_text())["models"]
     entry = next(entry for entry in models if entry["id"] == model_id)
-    return resolve_model(entry, REPO, read_seed_csv(REPO / "resources" / "seed_table.csv").get(model_id))
+    return resolve_model(entry, REPO)
 
 
 def predictions(result):
@@ -48,12 +47,12 @@ def with_heatmaps(backend, model):
 def routed_step_matches_the_plain_one(resolved):
     """The network routed through a runner (here eager itself) leaves the test step's answer as it was."""
     backend = get_backend(resolved["backend"])
-    model = runtimes.build_seeded(backend, resolved["model_cfg"])
+    model = backend.build_seeded(resolved["model_cfg"])
     with_heatmaps(backend, model)
     with torch.no_grad():
         torch.manual_seed(1)
         plain = predictions(backend.test_step(model, resolved, 1, "cpu")())
-        backend.route_network(model, backend.network(runtimes.build_seeded(backend, resolved["model_cfg"])))
+        backend.route_network(model, backend.network(backend.build_seeded(resolved["model_cfg"])))
         torch.manual_seed(1)
         routed = predictions(backend.test_step(model, resolved, 1, "cpu")())
     return bool(plain.size) and numpy.array_equal(plain, routed)
@@ -78,11 +77,11 @@ def main():
     resolved = resolved_model(model_id)
     findings = {"routed_step_matches": routed_step_matches_the_plain_one(resolved)}
     exported = workdir / "onnx"
-    findings["export"] = runtimes.export_model(resolved, exported)
+    findings["export"] = onnx_export.export_model(resolved, exported)
     findings["faithful"] = onnxruntime_cells(resolved, exported)
-    perturb(exported / runtimes.ONNX_FILE)
+    perturb(exported / onnx_export.ONNX_FILE)
     findings["perturbed"] = onnxruntime_cells(resolved, exported)
-    write_json(exported / runtimes.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
+    write_json(exported / onnx_export.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
     findings["failed_export"] = onnxruntime_cells(resolved, exported)
     print(json.dumps(findings))
 

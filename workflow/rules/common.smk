@@ -10,8 +10,11 @@ from pathlib import Path
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+SCRIPTS_DIR = "workflow/scripts"
+sys.path.insert(0, str(Path(workflow.basedir) / SCRIPTS_DIR))
 from posebench import catalog  # noqa: E402
+from posebench.codedeps import import_closure  # noqa: E402
+from posebench.resolve import measured_entry  # noqa: E402
 from posebench.rounds import planned_rounds  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
@@ -106,8 +109,13 @@ wildcard_constraints:
 
 
 def entry_json(wildcards):
-    """The model's own entry: each job depends on it, not on the whole model list."""
+    """The model's own entry: its labels job depends on it, not on the whole model list."""
     return json.dumps(MODELS[wildcards.model], sort_keys=True)
+
+
+def measured_entry_json(wildcards):
+    """The fields of the entry that change what is measured: all its measuring jobs hang on."""
+    return json.dumps(measured_entry(MODELS[wildcards.model]), sort_keys=True)
 
 
 def backend_python(wildcards):
@@ -150,52 +158,59 @@ def timing_threads():
     return "--threads %d" % threads if threads else ""
 
 
-# The code each step runs (under workflow/scripts): a change to any of it re-runs that step's
-# jobs, and only those.
-STEP_CODE = {
-    "resolve": ["resolve_model.py"]
-    + ["posebench/%s.py" % name for name in ("resolve", "catalog", "metafile", "seed")],
-    "complexity": ["count_complexity.py"]
-    + ["posebench/%s.py" % name for name in ("complexity", "failures")],
-    "timing": ["time_model.py"]
-    + [
-        "posebench/%s.py" % name
-        for name in ("timing", "probe", "runtimes", "environment", "failures")
-    ],
-    "measurements": ["make_measurements.py"]
-    + ["posebench/%s.py" % name for name in ("measurements", "statistics", "records")],
-    "export": ["export_onnx.py"]
-    + ["posebench/%s.py" % name for name in ("runtimes", "failures")],
-    "table": ["make_table.py"]
-    + ["posebench/%s.py" % name for name in ("table", "seed", "measurements")],
-    "runtimes": ["make_runtimes.py"]
-    + ["posebench/%s.py" % name for name in ("runtime_table", "table", "measurements")],
-    "plots": ["make_plots.py"]
-    + [
-        "posebench/%s.py" % name for name in ("plots", "compare", "table", "statistics")
-    ],
-    "compare": ["compare_runs.py"]
-    + [
-        "posebench/%s.py" % name
-        for name in ("compare", "table", "catalog", "statistics", "measurements")
-    ],
+# The script each step runs. Its code, as the step's input, is derived from the script's imports
+# (posebench/codedeps.py), so a change to any module a step runs re-runs that step's jobs, and
+# only those; the modules loaded by name at run time are added per job: the model's backend
+# adapter, and posebench/runtimes.py for the runtimes beyond eager.
+STEP_SCRIPTS = {
+    "resolve": "resolve_model.py",
+    "label": "label_model.py",
+    "complexity": "count_complexity.py",
+    "timing": "time_model.py",
+    "export": "export_onnx.py",
+    "measurements": "make_measurements.py",
+    "table": "make_table.py",
+    "runtimes": "make_runtimes.py",
+    "plots": "make_plots.py",
+    "compare": "compare_runs.py",
 }
-AGGREGATE_STEPS = ("measurements", "table", "runtimes", "plots", "compare")
-SHARED_CODE = ["posebench/__init__.py", "posebench/records.py"]
-BACKEND_CODE = ["posebench/backends/__init__.py", "posebench/backends/base.py"]
+MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export")
+
+
+def code_of(script):
+    return [
+        f"{SCRIPTS_DIR}/{name}"
+        for name in import_closure(Path(workflow.basedir) / SCRIPTS_DIR, script)
+    ]
 
 
 def step_code(step):
-    """The step's scripts; for a model's step, also its backend's adapter."""
-    files = [f"workflow/scripts/{name}" for name in STEP_CODE[step] + SHARED_CODE]
-    if step in AGGREGATE_STEPS:
+    """The code a step's jobs run; for a model's step, with its backend's adapter (and for a
+    timing job beyond eager, the runtimes module)."""
+    files = code_of(STEP_SCRIPTS[step])
+    if step not in MODEL_STEPS:
         return files
 
-    def with_backend(wildcards):
-        adapter = f"posebench/backends/{MODELS[wildcards.model]['backend']}.py"
-        return files + [f"workflow/scripts/{name}" for name in BACKEND_CODE + [adapter]]
+    def with_plugins(wildcards):
+        backend = MODELS[wildcards.model]["backend"]
+        found = files + code_of(f"posebench/backends/{backend}.py")
+        if getattr(wildcards, "runtime", "eager") != "eager":
+            found += code_of("posebench/runtimes.py")
+        return sorted(set(found))
 
-    return with_backend
+    return with_plugins
+
+
+def backend_pins(wildcards):
+    """The backend's pinned environment, so a changed pin re-runs exactly that backend's jobs
+    (under conda, Snakemake's own hash of the env file does this)."""
+    if USE_CONDA:
+        return []
+    return f"envs/requirements/{MODELS[wildcards.model]['backend']}.txt"
+
+
+def driver_pins():
+    return [] if USE_CONDA else "envs/requirements/driver.txt"
 
 
 def per_model(pattern):
@@ -235,15 +250,24 @@ def compare_source(wildcards):
     return "resources/seed_table.csv" if wildcards.against == "seed" else COMPARE_WITH
 
 
-def reference_measurements():
-    """The reference run's measurements.csv (beside the compare_with table), when it has one."""
-    found = catalog.measurements_beside(COMPARE_WITH) if COMPARE_WITH else None
+def reference_record(name):
+    """A record of the reference run (beside the compare_with table), when it has one."""
+    found = catalog.record_beside(COMPARE_WITH, name) if COMPARE_WITH else None
     return [found] if found else []
+
+
+def reference_measurements():
+    return reference_record("measurements.csv")
 
 
 def compare_rounds(wildcards):
     """The other run's rounds, when it kept them (the seed has none)."""
     return [] if wildcards.against == "seed" else reference_measurements()
+
+
+def compare_environment(wildcards):
+    """The other run's environments, when it kept them (the seed has none)."""
+    return [] if wildcards.against == "seed" else reference_record("environment.json")
 
 
 def reference_arg(wildcards, input):

@@ -2,6 +2,7 @@ rule complexity:
     input:
         resolved="results/resolved/{model}.json",
         code=step_code("complexity"),
+        pins=backend_pins,
     output:
         "results/complexity/{model}.json",
     log:

@@ -3,6 +3,7 @@ rule plots:
         table="results/table.csv",
         environment="results/environment.json",
         code=step_code("plots"),
+        pins=driver_pins(),
     output:
         png=[
             report(file, caption="../report/plot.rst", category="Speed and accuracy")
@@ -29,7 +30,10 @@ rule compare:
         measurements="results/measurements.csv",
         theirs=compare_source,
         theirs_rounds=compare_rounds,
+        environment="results/environment.json",
+        theirs_environment=compare_environment,
         code=step_code("compare"),
+        pins=driver_pins(),
     output:
         report(
             "results/compare_{against}.md",

@@ -1,7 +1,9 @@
+# What defines each model's measurements (merged config, input size, backend versions), and apart
+# from it the row's labels (name, algorithm, mAP): a label changes re-run the table, no measurement.
 rule resolve:
     input:
-        seed_table="resources/seed_table.csv",
         code=step_code("resolve"),
+        pins=backend_pins,
     output:
         "results/resolved/{model}.json",
     log:
@@ -10,8 +12,28 @@ rule resolve:
     conda:
         backend_conda_env
     params:
-        entry=entry_json,
+        entry=measured_entry_json,
         python=backend_python,
     shell:
         "{params.python} workflow/scripts/resolve_model.py --entry {params.entry:q}"
+        " --output {output} > {log} 2>&1"
+
+
+rule label:
+    input:
+        seed_table="resources/seed_table.csv",
+        code=step_code("label"),
+        pins=backend_pins,
+    output:
+        "results/labels/{model}.json",
+    log:
+        "logs/label/{model}.log",
+    priority: RESOLVE_PRIORITY
+    conda:
+        backend_conda_env
+    params:
+        entry=entry_json,
+        python=backend_python,
+    shell:
+        "{params.python} workflow/scripts/label_model.py --entry {params.entry:q}"
         " --seed-table {input.seed_table} --output {output} > {log} 2>&1"

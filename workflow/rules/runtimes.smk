@@ -2,6 +2,7 @@ rule export_onnx:
     input:
         resolved="results/resolved/{model}.json",
         code=step_code("export"),
+        pins=backend_pins,
     output:
         directory("results/onnx/{model}"),
     log:
@@ -17,9 +18,11 @@ rule export_onnx:
 rule runtimes:
     input:
         resolved=per_model("results/resolved/{model}.json"),
+        labels=per_model("results/labels/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
         cells="results/cells.csv",
         code=step_code("runtimes"),
+        pins=driver_pins(),
     output:
         markdown="results/runtimes.md",
         csv=report(
@@ -38,6 +41,6 @@ rule runtimes:
         runtimes=" ".join(RUNTIMES),
     shell:
         "{params.python} workflow/scripts/make_runtimes.py --resolved {input.resolved}"
-        " --complexity {input.complexity} --cells {input.cells} --devices {params.devices}"
+        " --labels {input.labels} --complexity {input.complexity} --cells {input.cells} --devices {params.devices}"
         " --batch-sizes {params.batch_sizes} --runtimes {params.runtimes}"
         " --markdown {output.markdown} --csv {output.csv} > {log} 2>&1"

@@ -1,6 +1,7 @@
 rule table:
     input:
         resolved=per_model("results/resolved/{model}.json"),
+        labels=per_model("results/labels/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
         cells="results/cells.csv",
         measurements="results/measurements.csv",
@@ -8,6 +9,7 @@ rule table:
         seed_table="resources/seed_table.csv",
         reference=reference_measurements(),
         code=step_code("table"),
+        pins=driver_pins(),
     output:
         markdown="results/table.md",
         csv=report("results/table.csv", caption="../report/table.rst", category="Table"),
@@ -22,10 +24,12 @@ rule table:
         max_cv=config["max_cv"],
         max_probe_deviation=config["max_probe_deviation"],
         reference=reference_arg,
+        flops_counter=config["flops_counter"],
     shell:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"
-        " --complexity {input.complexity} --cells {input.cells} --measurements {input.measurements}"
+        " --labels {input.labels} --complexity {input.complexity} --cells {input.cells} --measurements {input.measurements}"
         " --environment {input.environment} --devices {params.devices} --batch-sizes {params.batch_sizes}"
         " --seed-table {input.seed_table} --max-cv {params.max_cv}"
         " --max-probe-deviation {params.max_probe_deviation} {params.reference}"
+        " --flops-counter {params.flops_counter}"
         " --markdown {output.markdown} --csv {output.csv} > {log} 2>&1"

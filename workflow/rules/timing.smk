@@ -3,6 +3,7 @@ rule timing:
         resolved="results/resolved/{model}.json",
         export=onnx_export,
         code=step_code("timing"),
+        pins=backend_pins,
     output:
         "results/timing/{model}/{device}/{runtime}/round{round}.json",
     log:
@@ -32,6 +33,7 @@ rule measurements:
     input:
         timing=timing_rounds(),
         code=step_code("measurements"),
+        pins=driver_pins(),
     output:
         measurements=report(
             "results/measurements.csv",

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from posebench.compare import complexity_mismatches, read_table_csv
+from posebench.compare import complexity_mismatches
+from posebench.records import read_table_csv
 from posebench.seed import read_seed_csv
 
 

@@ -9,20 +9,31 @@ import argparse
 import sys
 from pathlib import Path
 
-from posebench.catalog import CatalogError, measurements_beside, other_table
-from posebench.compare import read_table_csv, render_comparison, rounds_by_cell
-from posebench.records import write_text
+from posebench.catalog import CatalogError, other_table, record_beside
+from posebench.compare import render_comparison, rounds_by_cell
+from posebench.records import read_json, read_table_csv, write_text
 from posebench.table import TABLE_DEVICES, fps_key
 
 
 def rounds_beside(table: Path):
     """The per-round FPS of the run whose table.csv this is, or None where it kept none."""
-    found = measurements_beside(str(table))
+    found = record_beside(str(table), "measurements.csv")
     if found is None:
         return None
     from posebench.measurements import read_table
 
     return rounds_by_cell(read_table(found))
+
+
+def environments_beside(table: Path):
+    """The environments the run whose table.csv this is ran in, or None where it kept none."""
+    found = record_beside(str(table), "environment.json")
+    if not found:
+        return None
+    environments = read_json(found)
+    if isinstance(environments, dict):  # an older run's: the first environment per backend and device
+        environments = [dict(env, device=device) for devices in environments.values() for device, env in devices.items()]
+    return environments
 
 
 def main() -> None:
@@ -43,6 +54,7 @@ def main() -> None:
     text = render_comparison(
         read_table_csv(args.ours), read_table_csv(theirs_table), args.name or str(args.theirs), columns,
         rounds_beside(args.ours), rounds_beside(theirs_table), args.threshold, args.alpha,
+        environments_beside(args.ours), environments_beside(theirs_table),
     )
     if args.output:
         write_text(args.output, text)

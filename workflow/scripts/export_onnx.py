@@ -3,8 +3,8 @@ export.json. A network that does not export is recorded there, and its onnxrunti
 import argparse
 from pathlib import Path
 
+from posebench.onnx_export import export_model
 from posebench.records import read_json
-from posebench.runtimes import export_model
 
 
 def main() -> None:

@@ -3,9 +3,8 @@ import argparse
 import datetime
 from pathlib import Path
 
-from posebench.compare import read_table_csv
 from posebench.plots import draw, plot_names
-from posebench.records import read_json
+from posebench.records import read_json, read_table_csv
 
 
 def main() -> None:
@@ -22,11 +21,10 @@ def main() -> None:
         print("%s: %d models" % (name, draw(rows, name, args.output_dir, subtitle)))
 
 
-def machine(environment: dict) -> str:
+def machine(environments: list) -> str:
     """The CPU (and GPU) the measurements ran on, for the figures' subtitles."""
-    found = [env for devices in environment.values() for env in devices.values()]
-    gpus = sorted({env["gpu"] for env in found if env.get("gpu")})
-    return " + ".join(sorted({env["cpu"] for env in found}) + gpus) or "unknown machine"
+    gpus = sorted({env["gpu"] for env in environments if env.get("gpu")})
+    return " + ".join(sorted({env["cpu"] for env in environments}) + gpus) or "unknown machine"
 
 
 if __name__ == "__main__":

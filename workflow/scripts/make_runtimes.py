@@ -3,13 +3,14 @@ import argparse
 from pathlib import Path
 
 from posebench.measurements import read_table
-from posebench.records import read_json, write_text
+from posebench.records import read_json, records_by_id, write_text
 from posebench.runtime_table import render_runtimes_csv, render_runtimes_markdown, runtime_records
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--resolved", type=Path, nargs="+", required=True)
+    parser.add_argument("--labels", type=Path, nargs="+", required=True, help="results/labels/{id}.json")
     parser.add_argument("--complexity", type=Path, nargs="+", required=True)
     parser.add_argument("--cells", type=Path, required=True, help="results/cells.csv")
     parser.add_argument("--devices", nargs="+", required=True)
@@ -19,12 +20,12 @@ def main() -> None:
     parser.add_argument("--csv", type=Path, required=True)
     args = parser.parse_args()
     resolved = [read_json(path) for path in args.resolved]
-    complexity = {record["id"]: record for record in map(read_json, args.complexity)}
+    complexity, labels = records_by_id(args.complexity), records_by_id(args.labels)
     cells = {
         (cell["id"], cell["device"], cell["runtime"], int(cell["batch_size"])): cell
         for cell in read_table(args.cells).to_dict("records")
     }
-    records = runtime_records(resolved, complexity, cells, args.devices, args.batch_sizes, args.runtimes)
+    records = runtime_records(resolved, labels, complexity, cells, args.devices, args.batch_sizes, args.runtimes)
     write_text(args.csv, render_runtimes_csv(records))
     write_text(args.markdown, render_runtimes_markdown(records, args.devices, args.batch_sizes, args.runtimes))
 

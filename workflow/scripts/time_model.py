@@ -7,10 +7,9 @@ import functools
 import json
 from pathlib import Path
 
-from posebench.environment import physical_cores
+from posebench.environment import default_threads
 from posebench.records import read_json, write_json
-from posebench.runtimes import RUNTIMES
-from posebench.timing import time_model
+from posebench.timing import RUNTIMES, time_model
 
 
 def main() -> None:
@@ -23,9 +22,9 @@ def main() -> None:
     parser.add_argument("--export-dir", type=Path, help="results/onnx/{id}: the exported network (onnxruntime)")
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--policy", type=json.loads, required=True, help="the iteration policy, as JSON")
-    parser.add_argument("--threads", type=int, default=None, help="default: the physical cores")
+    parser.add_argument("--threads", type=int, default=None, help="default: a SLURM job's CPUs per task, else the physical cores")
     args = parser.parse_args()
-    threads = args.threads or physical_cores()
+    threads = args.threads or default_threads()
     progress = functools.partial(print, flush=True)
     timing = time_model(
         read_json(args.resolved), args.device, args.batch_sizes, args.policy, threads, progress,

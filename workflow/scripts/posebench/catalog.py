@@ -204,7 +204,8 @@ def other_table(compare_with: Optional[str], where: str = "config: field compare
     return str(table)
 
 
-def measurements_beside(table: str) -> Optional[str]:
-    """The measurements.csv of the run whose table.csv this is, where it kept one (the seed has none)."""
-    found = Path(table).parent / "measurements.csv"
+def record_beside(table: str, name: str) -> Optional[str]:
+    """A record of the run whose table.csv this is (its measurements.csv, its environment.json),
+    where it kept one (the seed has none)."""
+    found = Path(table).parent / name
     return str(found) if found.is_file() else None

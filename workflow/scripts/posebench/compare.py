@@ -3,10 +3,9 @@ the ratio, and, where both runs kept their rounds (measurements.csv), whether th
 real (faster, slower) or within noise."""
 from __future__ import annotations
 
-import csv
+import json
 import math
 import re
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .statistics import NOT_COMPARED, geometric_mean, verdict
@@ -17,11 +16,6 @@ LEADING_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 # a printed two-decimal FPS whose rounding alone is worth more than this is left out of the means
 MAX_ROUNDING_ERROR = 0.05
 Rounds = Dict[Tuple[str, str, int], List[Sequence[float]]]  # (id, device, batch) -> per-round FPS
-
-
-def read_table_csv(path: Path) -> Dict[str, Dict[str, str]]:
-    with open(path, newline="") as handle:
-        return {row["id"]: row for row in csv.DictReader(handle)}
 
 
 def complexity_mismatches(
@@ -49,6 +43,36 @@ def complexity_mismatches(
                 % (model_id, gflops, seed_row["gflops"], 100 * (gflops / seed_gflops - 1))
             )
     return problems
+
+
+COUNTERS = ("mmengine", "torch", "mmcv")  # mmengine first: the counter MMPose publishes with
+
+
+def published_comparison(
+    ids: List[str], records: Dict[str, Dict], published: Dict[str, Dict[str, str]]
+) -> Tuple[List[str], int]:
+    """A line per model: our params and each counter's GFLOPs (MACs) beside the published figures,
+    or why there is nothing to compare; and how many disagree by the publishing counter."""
+    lines, mismatches = [], 0
+    for model_id in ids:
+        record = records.get(model_id)
+        if record is None or record.get("status") != "counted":
+            lines.append("%s: not counted yet (%s)" % (model_id, "no record" if record is None else record["status"]))
+            continue
+        counts = ", ".join("%s %.3f" % (name, record[name]["gflops"]) for name in COUNTERS
+                           if "gflops" in (record.get(name) or {}))
+        figure = published.get(model_id)
+        if figure is None:
+            lines.append("%s: params %.2f M, GFLOPs %s; none published" % (model_id, record["params_m"], counts))
+            continue
+        params_ok = round(record["params_m"], 2) == float(figure["params_m"])
+        ours = (record.get("mmengine") or {}).get("gflops")
+        flops_ok = ours is not None and abs(ours - float(figure["gflops"])) <= FLOPS_TOLERANCE * float(figure["gflops"])
+        mismatches += not (params_ok and flops_ok)
+        lines.append("%s: params %.2f M (published %s: %s), GFLOPs %s (published %s: %s) [%s]" % (
+            model_id, record["params_m"], figure["params_m"], "match" if params_ok else "MISMATCH", counts,
+            figure["gflops"], "within 2%" if flops_ok else "MISMATCH", figure["source"]))
+    return lines, mismatches
 
 
 def fps_value(row: Dict[str, str], column: str) -> Optional[float]:
@@ -153,12 +177,14 @@ def render_comparison(
     ours: Dict[str, Dict[str, str]], theirs: Dict[str, Dict[str, str]], theirs_name: str, fps_columns: List[str],
     ours_rounds: Optional[Rounds] = None, theirs_rounds: Optional[Rounds] = None,
     threshold: float = 0.1, alpha: float = 0.05,
+    ours_environments: Optional[List[Dict]] = None, theirs_environments: Optional[List[Dict]] = None,
 ) -> str:
     rows = comparison_rows(ours, theirs, fps_columns, ours_rounds, theirs_rounds, threshold, alpha)
     labels = {column: fps_column_label(column) for column in fps_columns}
-    lines = [
-        "# Our run against %s" % theirs_name,
-        "",
+    lines = ["# Our run against %s" % theirs_name, ""]
+    if ours_environments and theirs_environments:
+        lines += environment_lines(ours_environments, theirs_environments)
+    lines += [
         "Each FPS column holds the ratio ours / theirs of the mean FPS, then both means. Rows are sorted "
         "by their largest deviation from 1× in any column, so outliers come first. Params and GFLOPs "
         "read ours / theirs.",
@@ -186,6 +212,40 @@ def render_comparison(
         cells += [ratio_text(row["ratios"][column], row["fps"][column], row["verdicts"][column]) for column in fps_columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# what, besides speed, can make two runs differ: (label, how to read it from an environment)
+ENVIRONMENT_FIELDS = [
+    ("CPU", lambda env: env["cpu"]),
+    ("GPU", lambda env: env.get("gpu") or "none"),
+    ("hosts", lambda env: env["host"]),
+    ("threads", lambda env: "%s on %s" % (env["threads"], env["device"])),
+    ("python", lambda env: env.get("python")),
+    ("torch", lambda env: env.get("torch")),
+    ("CUDA", lambda env: env.get("cuda") if env["device"] == "cuda" else None),
+    ("mmcv", lambda env: env.get("mmcv")),
+    ("mmengine", lambda env: env.get("mmengine")),
+    ("mmpose", lambda env: env.get("mmpose")),
+    ("timing policy", lambda env: json.dumps(env.get("policy"), sort_keys=True) if env.get("policy") else None),
+]
+
+
+def environment_summary(environments: List[Dict]) -> Dict[str, str]:
+    """Each field's distinct values over a run's environments, as one text."""
+    return {label: ", ".join(sorted({str(read(env)) for env in environments if read(env) is not None})) or "–"
+            for label, read in ENVIRONMENT_FIELDS}
+
+
+def environment_lines(ours: List[Dict], theirs: List[Dict]) -> List[str]:
+    """The two runs' environments side by side, and every difference named before any ratio."""
+    mine, other = environment_summary(ours), environment_summary(theirs)
+    differences = [label for label, _ in ENVIRONMENT_FIELDS if mine[label] != other[label]]
+    lines = ["| Environment | ours | theirs |", "| :--- | :--- | :--- |"]
+    lines += ["| %s%s | %s | %s |" % (label, " (differs)" if label in differences else "", mine[label], other[label])
+              for label, _ in ENVIRONMENT_FIELDS]
+    said = ("The runs differ in more than speed: %s. Read the ratios below with that in mind."
+            % ", ".join(differences)) if differences else "The two runs ran in the same environment."
+    return lines + ["", said, ""]
 
 
 def fps_column_label(column: str) -> str:

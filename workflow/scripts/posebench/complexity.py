@@ -4,6 +4,11 @@ The seed's counter is mmcv's `get_model_complexity_info` on one forward pass of 
 (no flip test, no decoding); its "FLOPs" are multiply-accumulates, MMPose's convention. thop's
 count goes beside it: both counters match layer types exactly, so each leaves some module types
 at zero, and we list those so a user sees why two tools disagree.
+
+Module counters cannot see matrix products or attention (`torch.matmul`, `F.scaled_dot_product_attention`
+are not modules), which modern heads are made of. Two operator-level counters go beside them:
+PyTorch's own `FlopCounterMode` (with the formula it lacks for the CPU attention kernel) and
+mmengine's `FlopAnalyzer` (what MMPose 1.x's `get_flops.py` runs). All counts are MACs.
 """
 from __future__ import annotations
 
@@ -12,6 +17,9 @@ from typing import Dict, Iterable, List, Tuple
 
 from .backends import get_backend
 from .failures import ModelFailure, model_stage
+
+# aten operators that multiply and accumulate: one of these without a formula is a count missed
+CONTRACTIONS = ("mm", "matmul", "bmm", "baddbmm", "addmm", "linear", "conv", "einsum", "attention", "dot")
 
 FLOPS_CONVENTION = "multiply-accumulates (MACs), reported as FLOPs as MMPose does"
 
@@ -79,6 +87,102 @@ def count_with_thop(model, input_chw: Tuple[int, int, int], executed: List[objec
     }
 
 
+def attention_macs(query_shape, key_shape, value_shape, *args, **kwargs) -> int:
+    """Both products of attention: (L x E) by (E x S), then (L x S) by (S x Ev), per batch and head."""
+    *batch, length, embed = query_shape
+    source, value_embed = key_shape[-2], value_shape[-1]
+    heads = 1
+    for size in batch:
+        heads *= size
+    return heads * length * source * (embed + value_embed)
+
+
+def cpu_attention_formulas() -> Dict[object, object]:
+    """FLOP formulas (2 per MAC) for the attention kernels FlopCounterMode has none for: on the CPU,
+    F.scaled_dot_product_attention runs `_scaled_dot_product_flash_attention_for_cpu`."""
+    import torch
+    from torch.utils.flop_counter import flop_registry
+
+    kernels = [getattr(torch.ops.aten, name, None) for name in ("_scaled_dot_product_flash_attention_for_cpu",)]
+    return {kernel: (lambda *shapes, **kw: 2 * attention_macs(*shapes, **kw))
+            for kernel in kernels if kernel is not None and kernel not in flop_registry}
+
+
+def executed_operators(model, input_chw: Tuple[int, int, int]) -> Dict[str, int]:
+    """How often one forward pass runs each aten operator."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.seen: Counter = Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.seen[str(func.overloadpacket)] += 1
+            return func(*args, **(kwargs or {}))
+
+    inputs = torch.randn(1, *input_chw)
+    recorder = Recorder()
+    with torch.no_grad(), recorder:
+        model(inputs)
+    return dict(recorder.seen)
+
+
+def count_with_torch(model, input_chw: Tuple[int, int, int]) -> Dict[str, object]:
+    """PyTorch's operator-level count (torch.utils.flop_counter), in MACs; the contractions it
+    ran without a formula are listed as uncounted."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode, flop_registry
+
+    formulas = cpu_attention_formulas()
+    counter = FlopCounterMode(display=False, custom_mapping=formulas)
+    try:
+        with torch.no_grad(), counter:
+            model(torch.randn(1, *input_chw))
+        operators = executed_operators(model, input_chw)
+    except Exception as error:  # a counter that cannot run a model is a finding, not a crash
+        return {"counter": "torch FlopCounterMode", "error": "%s: %s" % (type(error).__name__, error)}
+    known = {str(op) for op in list(flop_registry) + list(formulas)}
+    macs = counter.get_total_flops() / 2
+    return {
+        "counter": "torch %s FlopCounterMode" % torch.__version__,
+        "flops": int(macs),
+        "gflops": macs / 1e9,
+        "params": sum(parameter.numel() for parameter in model.parameters()),
+        "params_m": sum(parameter.numel() for parameter in model.parameters()) / 1e6,
+        "macs_by_operator": {str(op): count / 2 for op, count in counter.get_flop_counts()["Global"].items()},
+        "uncounted_operators": {op: count for op, count in sorted(operators.items())
+                                if op not in known and any(word in op.split(".")[-1] for word in CONTRACTIONS)},
+    }
+
+
+def count_with_mmengine(model, input_chw: Tuple[int, int, int]) -> Dict[str, object]:
+    """mmengine's operator-level count (a traced graph), as MMPose 1.x's get_flops.py reports it."""
+    import torch
+
+    try:
+        import mmengine
+        from mmengine.analysis import FlopAnalyzer
+
+        analyzer = FlopAnalyzer(model, (torch.randn(1, *input_chw),))
+        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        with torch.no_grad():
+            macs = analyzer.total()
+        unsupported = dict(sorted(analyzer.unsupported_ops().items()))
+    except Exception as error:  # mmengine absent (MMPose 0.x) or a graph it cannot trace: a finding
+        return {"counter": "mmengine FlopAnalyzer", "error": "%s: %s" % (type(error).__name__, error)}
+    params = sum(parameter.numel() for parameter in model.parameters())
+    return {
+        "counter": "mmengine %s FlopAnalyzer" % mmengine.__version__,
+        "flops": int(macs),
+        "gflops": macs / 1e9,
+        "params": params,
+        "params_m": params / 1e6,
+        "uncounted_operators": unsupported,
+    }
+
+
 def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:
     record = {"id": resolved["id"], "config_hash": resolved["config_hash"], "flops_convention": FLOPS_CONVENTION}
     backend = get_backend(resolved["backend"])
@@ -102,4 +206,6 @@ def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:
         gflops=seed_counter["gflops"],
         mmcv=seed_counter,
         thop=count_with_thop(model, input_chw, executed),
+        torch=count_with_torch(model, input_chw),
+        mmengine=count_with_mmengine(model, input_chw),
     )

@@ -29,6 +29,18 @@ def physical_cores() -> int:
     return max(1, min(len(cores) or usable, usable))
 
 
+def allocated_cpus() -> Optional[int]:
+    """The CPUs a SLURM job was given per task on its node, when this runs inside one."""
+    value = os.environ.get("SLURM_CPUS_PER_TASK", "")
+    return int(value) if value.isdigit() else None
+
+
+def default_threads() -> int:
+    """Timing threads when the config sets none: the job's own allocation on a cluster node,
+    else the physical cores."""
+    return allocated_cpus() or physical_cores()
+
+
 def _cpuinfo_lines():
     try:
         with open("/proc/cpuinfo") as handle:

@@ -1,15 +1,20 @@
 """A model that fails at run time is a finding, not a crash: its record says how it failed, and
-the table says so in its cells, like the seed's "/". Errors outside the model's own build, count
-and test step are ours, and still fail the job with their traceback in its log."""
+the table says so in its cells, like the seed's "/". An error raised in posebench's own code is a
+bug of ours, not a finding: it fails the job with its traceback in the log, even inside a model's
+stage, so a bug never ships as a table of `error` cells."""
 from __future__ import annotations
 
 import contextlib
 import sys
 import traceback
+from pathlib import Path
 from typing import Dict, Iterator
 
 OOM = "OOM"
 ERROR = "error"
+# how torch, CUDA and the C allocator word running out of memory
+OUT_OF_MEMORY = ("out of memory", "can't allocate memory", "cannot allocate memory")
+OUR_CODE = Path(__file__).resolve().parent
 
 
 class ModelFailure(Exception):
@@ -19,7 +24,8 @@ class ModelFailure(Exception):
 
 
 def failure_kind(error: BaseException) -> str:
-    if isinstance(error, MemoryError) or "out of memory" in str(error).lower():
+    message = str(error).lower()
+    if isinstance(error, MemoryError) or any(words in message for words in OUT_OF_MEMORY):
         return OOM
     return ERROR
 
@@ -34,12 +40,23 @@ def failure_record(stage: str, error: BaseException) -> Dict[str, str]:
     }
 
 
+def raised_in_our_code(error: BaseException) -> bool:
+    """Whether the innermost frame of the error's traceback is in posebench's own package."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and OUR_CODE in Path(frames[-1].filename).resolve().parents
+
+
 @contextlib.contextmanager
 def model_stage(stage: str) -> Iterator[None]:
-    """Turn an exception raised by the model in this stage into a ModelFailure; the traceback
-    still goes to the job's log."""
+    """Turn an exception raised by the model or its libraries in this stage into a
+    ModelFailure; the traceback still goes to the job's log. One raised in our own code passes
+    through, and fails the job; running out of memory is always the model's."""
     try:
         yield
+    except ModelFailure:
+        raise
     except Exception as error:
+        if raised_in_our_code(error) and failure_kind(error) != OOM:
+            raise
         traceback.print_exc(file=sys.stderr)
         raise ModelFailure(stage, error) from error

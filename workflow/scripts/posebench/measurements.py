@@ -3,6 +3,8 @@ and per cell (model, device, runtime, batch size) its statistics over the rounds
 marked unsteady (results/cells.csv). Every table, plot and comparison reads these two."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Dict, Iterable, List
 
 import numpy as np
@@ -32,6 +34,7 @@ def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
             "id": record["id"], "device": record["device"], "runtime": record["runtime"],
             "batch_size": int(size), "round": record.get("round", 1),
             "host": record.get("host", record["environment"].get("host")),
+            "cpu": record["environment"].get("cpu"), "environment": environment_id(record),
             "started_at": record.get("started_at"), "ended_at": record.get("ended_at"),
             "threads": record["threads"], "status": batch["status"],
             "kind": batch.get("kind", ""), "stage": batch.get("stage", ""), "message": batch.get("message", batch.get("reason", "")),
@@ -106,7 +109,13 @@ def summarize_cell(rounds: pd.DataFrame, max_cv: float, max_probe_deviation: flo
     whole cell: its status and message."""
     first = rounds.iloc[0]
     not_measured = rounds[rounds["status"] != MEASURED]
-    cell = {"hosts": " ".join(sorted(set(rounds["host"].dropna()))), "rounds": len(rounds)}
+    cell = {
+        "hosts": " ".join(sorted(set(rounds["host"].dropna()))),
+        "cpus": "; ".join(sorted(set(rounds["cpu"].dropna()))),
+        "started_at": rounds["started_at"].min(),
+        "ended_at": rounds["ended_at"].max(),
+        "rounds": len(rounds),
+    }
     if len(not_measured):
         failed = not_measured.iloc[0]
         return dict(cell, status=failed["status"], kind=failed["kind"], stage=failed["stage"], message=failed["message"])
@@ -142,7 +151,7 @@ def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
                      "readings": int(row["count"])} for device, row in stats.iterrows()}
 
 
-TEXT_COLUMNS = ["seconds", "kind", "stage", "message", "unsteady", "hosts"]
+TEXT_COLUMNS = ["seconds", "kind", "stage", "message", "unsteady", "hosts", "cpus"]
 
 
 def read_table(path) -> pd.DataFrame:
@@ -153,10 +162,24 @@ def read_table(path) -> pd.DataFrame:
     return table
 
 
-def collect_environment(records: Iterable[Dict[str, object]]) -> Dict[str, Dict[str, object]]:
-    """Per backend and device, where its measurements ran (the first record of each)."""
-    environment: Dict[str, Dict[str, object]] = {}
+def environment_of(record: Dict[str, object]) -> Dict[str, object]:
+    """Where one round ran: host, CPU, GPU, threads, versions, and the device it timed."""
+    return dict(record["environment"], device=record["device"], policy=record.get("policy"))
+
+
+def environment_id(record: Dict[str, object]) -> str:
+    """A short name for the environment a round ran in: equal environments, equal names."""
+    return hashlib.sha256(json.dumps(environment_of(record), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def collect_environment(records: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:
+    """Every distinct environment the run's rounds ran in, each with its id (measurements.csv's
+    `environment` column), how many rounds ran there, and when the first began and the last ended."""
+    found: Dict[str, Dict[str, object]] = {}
     for record in records:
-        env = record["environment"]
-        environment.setdefault(env["backend"], {}).setdefault(record["device"], env)
-    return environment
+        env = found.setdefault(environment_id(record), dict(environment_of(record), id=environment_id(record),
+                                                            rounds=0, started_at=None, ended_at=None))
+        env["rounds"] += 1
+        env["started_at"] = min(filter(None, [env["started_at"], record.get("started_at")]), default=None)
+        env["ended_at"] = max(filter(None, [env["ended_at"], record.get("ended_at")]), default=None)
+    return sorted(found.values(), key=lambda env: (env["backend"], env["device"], env["host"], env["id"]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable, Dict
+from typing import Any, Callable, Dict
 
 # 2 x 4 x 128 x 128 x 9 x 48 x 48 = 2.7 GFLOP a call: about 6 ms at 450 GFLOP/s
 PROBE_SHAPE = {"batch": 4, "channels": 128, "side": 48}
@@ -15,6 +15,7 @@ PROBE_REPEATS = 9
 # calls at construction: a fresh process's first convolutions run slow (oneDNN primitive
 # creation, first-touch memory), which would read as the machine slowing down
 PROBE_WARMUP = 3
+PEAK_MATRIX_SIZE = {"cpu": 2048, "cuda": 8192}
 
 
 def probe_kernel(device: str) -> Callable[[], float]:
@@ -61,3 +62,35 @@ def machine_load() -> Dict[str, float]:
 def probe_state(probe: Callable[[], float]) -> Dict[str, float]:
     """The probe's GFLOP/s and the load, as one snapshot."""
     return dict(machine_load(), probe_gflops_per_s=probe())
+
+
+def peak_gflops(device: str, repeats: int = 5) -> Dict[str, float]:
+    """The device's float32 throughput, the better of two dense kernels: a large matrix product
+    (BLAS) and a large 3x3 convolution (the library the networks' convolutions run on; on some
+    CPUs it is the faster, MKL's sgemm on AMD for one)."""
+    import torch
+
+    size = PEAK_MATRIX_SIZE[device]
+    left, right = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
+    channels, side = 256, 64
+    conv = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False).to(device).eval()
+    images = torch.randn(4, channels, side, side, device=device)
+    with torch.no_grad():
+        matmul = 2 * size ** 3 / _best_seconds(lambda: torch.mm(left, right), device, repeats) / 1e9
+        convolution = 2 * 4 * channels ** 2 * 9 * side ** 2 / _best_seconds(lambda: conv(images), device, repeats) / 1e9
+    return {"gflops_per_s": max(matmul, convolution), "matmul_gflops_per_s": matmul,
+            "conv3x3_gflops_per_s": convolution, "matrix_size": size}
+
+
+def _best_seconds(kernel: Callable[[], Any], device: str, repeats: int) -> float:
+    import torch
+
+    synchronize = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first call warms up
+        synchronize()
+        start = time.perf_counter()
+        kernel()
+        synchronize()
+        best = min(best, time.perf_counter() - start)
+    return best

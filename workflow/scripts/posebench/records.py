@@ -1,10 +1,12 @@
 """Flat JSON records between steps, written atomically: a killed job leaves no file behind."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Dict
 
 
 def write_json(path: Path, data: object) -> None:
@@ -27,3 +29,14 @@ def write_text(path: Path, text: str) -> None:
 def read_json(path: Path) -> dict:
     with open(path) as handle:
         return json.load(handle)
+
+
+def records_by_id(paths) -> Dict[str, dict]:
+    """Per-model JSON records (one file each), by their id."""
+    return {record["id"]: record for record in map(read_json, paths)}
+
+
+def read_table_csv(path: Path) -> Dict[str, Dict[str, str]]:
+    """A table.csv (ours, or another run's) as text, by model id."""
+    with open(path, newline="") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}

@@ -1,14 +1,15 @@
-"""Step 1: resolve one model entry into the merged config every later step reads."""
+"""Step 1: resolve one model entry into the merged config every later step reads: only what
+defines a measurement (the config, its input size, the backend and its versions). The labels and
+the mAP are labels.py's, so they can change without re-running any measurement."""
 from __future__ import annotations
 
 import hashlib
 import json
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Dict
 
 from .backends import get_backend
 from .catalog import config_file, parse_input_size
-from .metafile import reported_map
 
 
 class ResolveError(Exception):
@@ -19,7 +20,15 @@ def content_hash(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def resolve_model(entry: Dict[str, str], workdir: Path, seed_row: Optional[Dict[str, str]] = None) -> Dict[str, object]:
+# the fields of a model entry that change what is measured; the others are labels
+MEASURED_FIELDS = ("id", "backend", "config", "input_size")
+
+
+def measured_entry(entry: Dict[str, str]) -> Dict[str, str]:
+    return {field: entry[field] for field in MEASURED_FIELDS}
+
+
+def resolve_model(entry: Dict[str, str], workdir: Path) -> Dict[str, object]:
     backend = get_backend(entry["backend"])
     root = backend.config_root()
     path = config_file(entry, root, workdir)
@@ -33,7 +42,7 @@ def resolve_model(entry: Dict[str, str], workdir: Path, seed_row: Optional[Dict[
                            % (entry["id"], entry["input_size"], *loaded["input_size"]))
     resolved = {
         "id": entry["id"],
-        "entry": entry,
+        "entry": measured_entry(entry),
         "backend": backend.name,
         "config_file": str(path),
         "input_size": input_size,
@@ -41,7 +50,6 @@ def resolve_model(entry: Dict[str, str], workdir: Path, seed_row: Optional[Dict[
         "model_cfg": loaded["model"],
         "config_hash": content_hash(loaded["model"]),
         "single_image_test_step": backend.single_image_test_step(loaded["model"]),
-        "map": reported_map(root, entry["config"], seed_row),
         "versions": backend.versions(),
     }
     return resolved

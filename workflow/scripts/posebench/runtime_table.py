@@ -29,6 +29,7 @@ def achieved_gflops_per_s(gmacs: float, batch_size: int, passes: int, fps: float
 
 def runtime_records(
     resolved: List[Dict[str, object]],
+    labels: Dict[str, Dict[str, object]],
     complexity: Dict[str, Dict[str, object]],
     cells: Dict[Tuple[str, str, str, int], Dict[str, object]],
     devices: List[str],
@@ -42,7 +43,7 @@ def runtime_records(
         for device in devices:
             for size in batch_sizes:
                 by_runtime = [
-                    dict(runtime_record(entry, complexity[entry["id"]], cells.get((entry["id"], device, runtime, size)), size),
+                    dict(runtime_record(entry, labels[entry["id"]], complexity[entry["id"]], cells.get((entry["id"], device, runtime, size)), size),
                          device=device, runtime=runtime)
                     for runtime in runtimes
                 ]
@@ -54,11 +55,11 @@ def runtime_records(
 
 
 def runtime_record(
-    entry: Dict[str, object], complexity: Dict[str, object], cell: Optional[Dict[str, object]], batch_size: int
+    entry: Dict[str, object], label: Dict[str, object], complexity: Dict[str, object], cell: Optional[Dict[str, object]], batch_size: int
 ) -> Dict[str, object]:
     height, width = entry["input_size"]
     record = {
-        "id": entry["id"], "algorithm": entry["entry"]["algorithm"], "model": entry["entry"]["model"],
+        "id": entry["id"], "algorithm": label["algorithm"], "model": label["model"],
         "input_size": "%dx%d" % (height, width), "batch_size": batch_size, "fps_mean": None,
     }
     if cell is None:

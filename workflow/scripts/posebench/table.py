@@ -2,7 +2,6 @@
 with the environment the measurements ran in."""
 from __future__ import annotations
 
-import datetime
 from typing import Dict, List, Optional, Tuple
 
 NOT_MEASURED = "–"
@@ -15,8 +14,10 @@ MARK_SEED_MAP = "<sup>s</sup>"
 MARK_UNSTEADY = "<sup>v</sup>"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
-    "gflops", "params_m", "thop_gflops", "thop_params_m",
-    "mmcv_uncounted_module_types", "thop_uncounted_module_types", "failures",
+    "gflops", "gflops_counter", "params_m", "mmcv_gflops", "thop_gflops", "thop_params_m", "torch_gflops",
+    "mmengine_gflops", "mmcv_uncounted_module_types", "thop_uncounted_module_types", "torch_uncounted_operators",
+    "mmengine_uncounted_operators", "failures",
+    "hosts", "cpus", "measured_from", "measured_to",
 ]
 # per FPS cell in table.csv: the cell's text, then its statistics over every round
 FPS_FIELDS = [
@@ -68,26 +69,27 @@ def fps_fields(cell: Optional[Dict[str, object]], timed: bool, key: str) -> Dict
 
 def table_row(
     resolved: Dict[str, object],
+    label: Dict[str, object],
     complexity: Dict[str, object],
     cells: Dict[Tuple[str, int], Dict[str, object]],
     devices: List[str],
     batch_sizes: List[int],
+    flops_counter: str = "mmcv",
 ) -> Dict[str, object]:
-    """One flat record per model: what the CSV holds and the markdown shows. `cells`: the
-    model's eager cells by (device, batch size)."""
-    entry = resolved["entry"]
+    """One flat record per model: what the CSV holds and the markdown shows. `label`: its name
+    and mAP (labels.py); `cells`: the model's eager cells by (device, batch size)."""
     height, width = resolved["input_size"]
     row = {
         "id": resolved["id"],
-        "algorithm": entry["algorithm"],
-        "model": entry["model"],
+        "algorithm": label["algorithm"],
+        "model": label["model"],
         "backend": resolved["backend"],
-        "config": entry["config"],
+        "config": label["config"],
         "input_size": "%dx%d" % (height, width),
-        "map": resolved["map"]["value"],
-        "map_source": resolved["map"]["source"],
+        "map": label["map"]["value"],
+        "map_source": label["map"]["source"],
     }
-    row.update(complexity_fields(complexity))
+    row.update(complexity_fields(complexity, flops_counter))
     failures = [describe_failure("complexity", complexity["failure"])] if complexity["status"] == "failed" else []
     for device, column_device, _ in TABLE_DEVICES:
         for size in batch_sizes:
@@ -96,20 +98,44 @@ def table_row(
             if cell and cell["status"] == "failed":
                 failures.append(describe_failure("%s bs=%d" % (device, size), cell))
     row["failures"] = "; ".join(failures)
+    row.update(provenance(list(cells.values())))
     return row
 
 
-def complexity_fields(complexity: Dict[str, object]) -> Dict[str, object]:
+def provenance(cells: List[Dict[str, object]]) -> Dict[str, str]:
+    """Where and when a row's cells were measured: every host and CPU, the first round's start
+    and the last round's end."""
+    def joined(column: str, separator: str) -> str:
+        found = {part for cell in cells for part in str(cell.get(column) or "").split(separator) if part}
+        return separator.join(sorted(found))
+
+    starts = [cell["started_at"] for cell in cells if isinstance(cell.get("started_at"), str)]
+    ends = [cell["ended_at"] for cell in cells if isinstance(cell.get("ended_at"), str)]
+    return {"hosts": joined("hosts", " "), "cpus": joined("cpus", "; "),
+            "measured_from": min(starts, default=""), "measured_to": max(ends, default="")}
+
+
+def complexity_fields(complexity: Dict[str, object], counter: str = "mmcv") -> Dict[str, object]:
+    """Params and GFLOPs (MACs) by the counter the table follows; every counter's beside them."""
     if complexity["status"] == "failed":
         return {"gflops": complexity["failure"]["kind"], "params_m": complexity["failure"]["kind"]}
-    thop = complexity["thop"]
+    counts = {name: complexity.get(name) or {} for name in ("mmcv", "thop", "torch", "mmengine")}
     return {
-        "gflops": complexity["gflops"],
+        "gflops": counts[counter].get("gflops", counts[counter].get("error", "")),
+        "gflops_counter": counts[counter].get("counter", counter),
         "params_m": complexity["params_m"],
-        "thop_gflops": thop.get("gflops", ""),
-        "thop_params_m": thop.get("params_m", ""),
-        "mmcv_uncounted_module_types": type_counts(complexity["mmcv"]["uncounted_module_types"]),
-        "thop_uncounted_module_types": type_counts(thop.get("uncounted_module_types")) or thop.get("error", ""),
+        "mmcv_gflops": counts["mmcv"]["gflops"],
+        "thop_gflops": counts["thop"].get("gflops", ""),
+        "thop_params_m": counts["thop"].get("params_m", ""),
+        "torch_gflops": counts["torch"].get("gflops", ""),
+        "mmengine_gflops": counts["mmengine"].get("gflops", ""),
+        "mmcv_uncounted_module_types": type_counts(counts["mmcv"]["uncounted_module_types"]),
+        "thop_uncounted_module_types": type_counts(counts["thop"].get("uncounted_module_types"))
+        or counts["thop"].get("error", ""),
+        "torch_uncounted_operators": type_counts(counts["torch"].get("uncounted_operators"))
+        or counts["torch"].get("error", ""),
+        "mmengine_uncounted_operators": type_counts(counts["mmengine"].get("uncounted_operators"))
+        or counts["mmengine"].get("error", ""),
     }
 
 
@@ -163,25 +189,44 @@ def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Opt
     return cells
 
 
-def hardware_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
-    cpus, gpus = set(), set()
-    for devices in environment.values():
-        for device, env in devices.items():
-            cpus.add("%s (%s physical cores, %s logical)" % (env["cpu"], env["cpu_physical_cores"], env["cpu_logical"]))
-            if device == "cuda":
-                gpus.add("%s (driver %s)" % (env["gpu"], env["gpu_driver"]))
-    gpu = ", ".join(sorted(gpus)) or "none: no CUDA device where this ran, so the GPU columns read n/a"
-    return ["- CPU: %s" % ", ".join(sorted(cpus)), "- GPU: %s" % gpu]
+COUNTER_TEXT = {
+    "mmcv": "Params and FLOPs come from mmcv's `get_model_complexity_info` (the seed's counter)",
+    "torch": "FLOPs come from PyTorch's operator-level `FlopCounterMode` (matrix products and attention "
+             "included), params from the model's parameters",
+    "mmengine": "FLOPs come from mmengine's operator-level `FlopAnalyzer` (what MMPose 1.x publishes), "
+                "params from the model's parameters",
+}
+SOFTWARE = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose"]
 
 
-def software_lines(environment: Dict[str, Dict[str, object]]) -> List[str]:
+def hardware_lines(environments: List[Dict[str, object]]) -> List[str]:
+    """The hosts, CPUs and GPUs the rounds ran on; a warning when there is more than one of a kind."""
+    hosts = sorted({env["host"] for env in environments})
+    cpus = sorted({"%s (%s physical cores, %s logical)" % (env["cpu"], env["cpu_physical_cores"], env["cpu_logical"])
+                   for env in environments})
+    gpus = sorted({"%s (driver %s)" % (env["gpu"], env["gpu_driver"]) for env in environments if env["device"] == "cuda"})
+    gpu = ", ".join(gpus) or "none: no CUDA device where this ran, so the GPU columns read n/a"
+    lines = ["- CPU: %s" % ", ".join(cpus), "- GPU: %s" % gpu, "- host: %s" % ", ".join(hosts)]
+    mixed = [what % count for what, count in (("%d hosts", len(hosts)), ("%d CPU models", len(cpus))) if count > 1]
+    if mixed:
+        lines.append("- **warning: this table mixes %s**; `table.csv` gives each row's hosts and CPUs"
+                     % " and ".join(mixed))
+    return lines
+
+
+def software_line(env: Dict[str, object]) -> str:
+    return ", ".join("%s %s" % (name, env[name]) for name in SOFTWARE if env.get(name) is not None)
+
+
+def software_lines(environments: List[Dict[str, object]]) -> List[str]:
+    """Per backend, each distinct set of versions, with the threads it timed with per device."""
     lines = []
-    for backend, devices in sorted(environment.items()):
-        versions = devices.get("cuda") or devices["cpu"]
-        names = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose"]
-        listed = ", ".join("%s %s" % (name, versions[name]) for name in names if versions.get(name) is not None)
-        threads = ", ".join("%s threads on %s" % (env["threads"], device) for device, env in sorted(devices.items()))
-        lines.append("- backend `%s`: %s; %s" % (backend, listed, threads))
+    for backend in sorted({env["backend"] for env in environments}):
+        mine = [env for env in environments if env["backend"] == backend]
+        for versions in sorted({software_line(env) for env in mine}):
+            threads = sorted({"%s threads on %s" % (env["threads"], env["device"])
+                              for env in mine if software_line(env) == versions})
+            lines.append("- backend `%s`: %s; %s" % (backend, versions, ", ".join(threads)))
     return lines
 
 
@@ -202,9 +247,18 @@ def probe_lines(probe: Dict[str, Dict[str, float]], reference: Optional[Dict[str
     return lines
 
 
+def measured_span(rows: List[Dict[str, object]]) -> str:
+    """When the table's rounds ran (UTC, to the minute), not when it was rendered."""
+    starts = [row["measured_from"] for row in rows if row.get("measured_from")]
+    ends = [row["measured_to"] for row in rows if row.get("measured_to")]
+    if not starts:
+        return "(nothing timed)"
+    return "from %s to %s UTC" % (min(starts)[:16].replace("T", " "), max(ends)[:16].replace("T", " "))
+
+
 def render_markdown(
     rows: List[Dict[str, object]],
-    environment: Dict[str, Dict[str, object]],
+    environment: List[Dict[str, object]],
     batch_sizes: List[int],
     seed: Dict[str, Dict[str, str]],
     max_cv: float,
@@ -212,19 +266,19 @@ def render_markdown(
     probe: Dict[str, Dict[str, float]],
     reference: Optional[Dict[str, Dict[str, float]]] = None,
     reference_name: Optional[str] = None,
+    flops_counter: str = "mmcv",
 ) -> str:
     columns = markdown_columns(batch_sizes)
     rounds = sorted({int(row[key]) for row in rows for key in row if key.endswith("_rounds") and row[key]})
     lines = [
         "# Inference Speed (measured by posebench)",
         "",
-        "Model complexity and inference speed of MMPose models, measured on the machine below on %s "
-        "with the method of MMPose's published table. Params and FLOPs come from mmcv's "
-        "`get_model_complexity_info` on one forward pass of the network (no flip test, no decoding); "
-        "FLOPs are multiply-accumulates, as MMPose reports them. thop's count, and the module types "
-        "each counter left at zero, are in `table.csv`. FPS times the test-time step on ready inputs: "
-        "forward, the flip-test pass where the config asks for it, outputs to the host, and keypoint "
-        "decoding; pre-processing excluded." % datetime.date.today().isoformat(),
+        "Model complexity and inference speed of MMPose models, measured on the machine below %s "
+        "with the method of MMPose's published table. %s on one forward pass of the network (no flip "
+        "test, no decoding); FLOPs are multiply-accumulates, as MMPose reports them. The other "
+        "counters' figures, and what each left uncounted, are in `table.csv`. FPS times the test-time "
+        "step on ready inputs: forward, the flip-test pass where the config asks for it, outputs to "
+        "the host, and keypoint decoding; pre-processing excluded." % (measured_span(rows), COUNTER_TEXT[flops_counter]),
         "",
         "### Hardware",
         "",

@@ -10,18 +10,20 @@ size's iterations.
 from __future__ import annotations
 
 import datetime
+import importlib
 import socket
 import statistics
 import time
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from . import runtimes
 from .backends import get_backend
 from .environment import describe_environment
 from .failures import ModelFailure, model_stage
-from .probe import probe_kernel, probe_state
-from .records import read_json
+from .probe import peak_gflops, probe_kernel, probe_state
+
+EAGER = "eager"
+RUNTIMES = (EAGER, "channels_last", "compile", "onnxruntime")
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
 SINGLE_IMAGE_REASON = "the bottom-up test step takes one image at a time"
@@ -110,7 +112,7 @@ def time_model(
     policy: Dict[str, float],
     threads: int,
     progress: Callable[[str], None] = print,
-    runtime: str = runtimes.EAGER,
+    runtime: str = EAGER,
     export_dir: Optional[Path] = None,
     round_number: int = 1,
 ) -> Dict[str, object]:
@@ -123,10 +125,12 @@ def time_model(
     sizes = [size for size in batch_sizes if batch_applies(resolved, size)]
     try:
         with model_stage("build"):
-            model = runtimes.build_seeded(backend, resolved["model_cfg"]).to(device)
+            model = backend.build_seeded(resolved["model_cfg"]).to(device)
         checks = {}
-        if runtime != runtimes.EAGER:
-            checks = use_runtime(backend, model, resolved, runtime, device, threads, export_dir, sizes, progress)
+        if runtime != EAGER:
+            checks = runtime_module().use_runtime(
+                backend, model, resolved, runtime, device, threads, export_dir, sizes, progress
+            )
         probe = probe_kernel(device)
         batches = {
             str(size): time_batch(backend, model, resolved, size, device, policy, progress, checks.get(size), probe)
@@ -144,16 +148,30 @@ def time_model(
         "host": socket.gethostname(),
         "started_at": started,
         "ended_at": now(),
-        "runtime_version": runtimes.runtime_version(runtime),
+        "runtime_version": runtime_version(runtime),
         "threads": threads,
         "policy": dict(policy),
         "flip_test": flip,
         "timed_region": TIMED_REGION.format(flip=" and its flip-test pass" if flip else ""),
         "batches": batches,
         # the device's peak (for runtimes.md) once per measurement, in its first round
-        "peak": runtimes.peak_gflops(device) if round_number == 1 else None,
+        "peak": peak_gflops(device) if round_number == 1 else None,
         "environment": describe_environment(backend, device, threads),
     }
+
+
+def runtime_module():
+    """posebench.runtimes, loaded by name for the runtimes beyond eager only: the eager timing
+    jobs do not run its code (tolerances, runners), so a change to it does not re-time them."""
+    return importlib.import_module(".runtimes", __package__)
+
+
+def runtime_version(runtime: str) -> str:
+    if runtime == EAGER:
+        import torch
+
+        return "torch " + torch.__version__
+    return runtime_module().version(runtime)
 
 
 def now() -> str:
@@ -163,43 +181,6 @@ def now() -> str:
 
 def batch_applies(resolved, batch_size: int) -> bool:
     return batch_size == 1 or not resolved["single_image_test_step"]
-
-
-def use_runtime(backend, model, resolved, runtime, device, threads, export_dir, sizes, progress) -> Dict[int, Dict]:
-    """Put the runtime in the model's test step; per batch size, how its outputs on one random
-    batch compare with eager's (or why it cannot run there)."""
-    import torch
-
-    network = backend.network(model)
-    generator = torch.Generator().manual_seed(0)
-    height, width = resolved["input_size"]
-    inputs = {size: torch.randn(size, 3, height, width, generator=generator).to(device) for size in sizes}
-    with torch.no_grad(), model_stage("eager reference outputs"):
-        references = {size: runtimes.flat_outputs(network(batch)) for size, batch in inputs.items()}
-    structure = references[sizes[0]][1]
-    runner = runtimes.make_runner(runtime, network, device, threads, onnx_file(export_dir), structure)
-    checks = {}
-    for size, batch in inputs.items():
-        try:
-            with torch.no_grad(), model_stage("%s at batch size %d" % (runtime, size)):
-                candidate = runtimes.flat_outputs(runner(batch))[0]
-            checks[size] = runtimes.check_agreement(runtime, references[size][0], candidate)
-            progress("%s agrees with eager at batch size %d: %.2g" % (runtime, size, checks[size]["max_relative_difference"]))
-        except ModelFailure as failure:
-            progress("%s at batch size %d: %s" % (runtime, size, failure))
-            checks[size] = failure.record
-    backend.route_network(model, runner)
-    return checks
-
-
-def onnx_file(export_dir: Optional[Path]) -> Optional[Path]:
-    """The exported network, or a RuntimeFailure saying why the export did not give one."""
-    if export_dir is None:
-        return None
-    export = read_json(Path(export_dir) / runtimes.EXPORT_RECORD)
-    if export["status"] != "exported":
-        raise runtimes.RuntimeFailure(runtimes.EXPORT_FAILED, export["message"])
-    return Path(export_dir) / runtimes.ONNX_FILE
 
 
 def time_batch(backend, model, resolved, batch_size, device, policy, progress, check=None, probe=None) -> Dict[str, object]:

@@ -41,6 +41,19 @@ class Backend:
         """A model with random weights in eval mode, on the CPU."""
         raise NotImplementedError
 
+    def build_seeded(self, model_cfg: Dict[str, Any]):
+        """The model with the same random weights in every job: the exported network and the
+        one timed beside it must be the same function."""
+        import random
+
+        import numpy
+        import torch
+
+        random.seed(0)
+        numpy.random.seed(0)
+        torch.manual_seed(0)
+        return self.build_model(model_cfg)
+
     def single_image_test_step(self, model_cfg: Dict[str, Any]) -> bool:
         """Whether the model's test step takes one image at a time (the bottom-up models)."""
         return model_cfg.get("type") in self.single_image_model_types

@@ -1,0 +1,22 @@
+"""Label one models.yaml entry: its display name, algorithm and reported mAP -> JSON."""
+import argparse
+import json
+from pathlib import Path
+
+from posebench.labels import label_model
+from posebench.records import write_json
+from posebench.seed import read_seed_csv
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--entry", required=True, help="the model's entry, as JSON")
+    parser.add_argument("--seed-table", type=Path, required=True, help="resources/seed_table.csv")
+    parser.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args()
+    entry = json.loads(args.entry)
+    write_json(args.output, label_model(entry, read_seed_csv(args.seed_table).get(entry["id"])))
+
+
+if __name__ == "__main__":
+    main()
