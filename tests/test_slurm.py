@@ -92,10 +92,10 @@ def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_clus
     result = subprocess.run(
         [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--profile", "profiles/slurm",
          "--slurm-init-seconds-before-status-checks", "5",
+         "results/table.md", "--config", "select=[%s]" % model, "devices=[cpu]", "check_devices=false", TINY_TIMING,
          # one CPU per timing job: fewer than the node has, so threads that followed the node (or
          # the submitting machine) instead of the job's allocation would show
-         "--set-threads", "timing=1",
-         "results/table.md", "--config", "select=[%s]" % model, "devices=[cpu]", "check_devices=false", TINY_TIMING],
+         "--set-threads", "timing=1"],
         cwd=workflow.root, capture_output=True, text=True, timeout=900,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
