@@ -108,9 +108,14 @@ def cpu_attention_formulas() -> Dict[object, object]:
             for kernel in kernels if kernel is not None and kernel not in flop_registry}
 
 
-def executed_operators(model, input_chw: Tuple[int, int, int]) -> Dict[str, int]:
-    """How often one forward pass runs each aten operator."""
-    import torch
+def counted_record(counter: str, macs: float, model) -> Dict[str, object]:
+    """An operator-level counter's figures; params are the model's own parameters."""
+    params = sum(parameter.numel() for parameter in model.parameters())
+    return {"counter": counter, "flops": int(macs), "gflops": macs / 1e9, "params": params, "params_m": params / 1e6}
+
+
+def operator_recorder():
+    """A dispatch mode that counts each aten operator a forward pass runs (`.seen`)."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     class Recorder(TorchDispatchMode):
@@ -122,11 +127,7 @@ def executed_operators(model, input_chw: Tuple[int, int, int]) -> Dict[str, int]
             self.seen[str(func.overloadpacket)] += 1
             return func(*args, **(kwargs or {}))
 
-    inputs = torch.randn(1, *input_chw)
-    recorder = Recorder()
-    with torch.no_grad(), recorder:
-        model(inputs)
-    return dict(recorder.seen)
+    return Recorder()
 
 
 def count_with_torch(model, input_chw: Tuple[int, int, int]) -> Dict[str, object]:
@@ -137,24 +138,20 @@ def count_with_torch(model, input_chw: Tuple[int, int, int]) -> Dict[str, object
 
     formulas = cpu_attention_formulas()
     counter = FlopCounterMode(display=False, custom_mapping=formulas)
+    recorder = operator_recorder()
     try:
-        with torch.no_grad(), counter:
+        with torch.no_grad(), counter, recorder:  # one pass: both modes see every operator
             model(torch.randn(1, *input_chw))
-        operators = executed_operators(model, input_chw)
     except Exception as error:  # a counter that cannot run a model is a finding, not a crash
         return {"counter": "torch FlopCounterMode", "error": "%s: %s" % (type(error).__name__, error)}
     known = {str(op) for op in list(flop_registry) + list(formulas)}
     macs = counter.get_total_flops() / 2
-    return {
-        "counter": "torch %s FlopCounterMode" % torch.__version__,
-        "flops": int(macs),
-        "gflops": macs / 1e9,
-        "params": sum(parameter.numel() for parameter in model.parameters()),
-        "params_m": sum(parameter.numel() for parameter in model.parameters()) / 1e6,
-        "macs_by_operator": {str(op): count / 2 for op, count in counter.get_flop_counts()["Global"].items()},
-        "uncounted_operators": {op: count for op, count in sorted(operators.items())
-                                if op not in known and any(word in op.split(".")[-1] for word in CONTRACTIONS)},
-    }
+    return dict(
+        counted_record("torch %s FlopCounterMode" % torch.__version__, macs, model),
+        macs_by_operator={str(op): count / 2 for op, count in counter.get_flop_counts()["Global"].items()},
+        uncounted_operators={op: count for op, count in sorted(recorder.seen.items())
+                             if op not in known and any(word in op.split(".")[-1] for word in CONTRACTIONS)},
+    )
 
 
 def count_with_mmengine(model, input_chw: Tuple[int, int, int]) -> Dict[str, object]:
@@ -172,15 +169,8 @@ def count_with_mmengine(model, input_chw: Tuple[int, int, int]) -> Dict[str, obj
         unsupported = dict(sorted(analyzer.unsupported_ops().items()))
     except Exception as error:  # mmengine absent (MMPose 0.x) or a graph it cannot trace: a finding
         return {"counter": "mmengine FlopAnalyzer", "error": "%s: %s" % (type(error).__name__, error)}
-    params = sum(parameter.numel() for parameter in model.parameters())
-    return {
-        "counter": "mmengine %s FlopAnalyzer" % mmengine.__version__,
-        "flops": int(macs),
-        "gflops": macs / 1e9,
-        "params": params,
-        "params_m": params / 1e6,
-        "uncounted_operators": unsupported,
-    }
+    return dict(counted_record("mmengine %s FlopAnalyzer" % mmengine.__version__, macs, model),
+                uncounted_operators=unsupported)
 
 
 def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:

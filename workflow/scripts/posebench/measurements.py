@@ -3,13 +3,12 @@ and per cell (model, device, runtime, batch size) its statistics over the rounds
 marked unsteady (results/cells.csv). Every table, plot and comparison reads these two."""
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Dict, Iterable, List
 
 import numpy as np
 import pandas as pd
 
+from .records import content_hash
 from .statistics import cell_statistics
 
 CELL_KEYS = ["id", "device", "runtime", "batch_size"]
@@ -169,7 +168,7 @@ def environment_of(record: Dict[str, object]) -> Dict[str, object]:
 
 def environment_id(record: Dict[str, object]) -> str:
     """A short name for the environment a round ran in: equal environments, equal names."""
-    return hashlib.sha256(json.dumps(environment_of(record), sort_keys=True).encode()).hexdigest()[:8]
+    return content_hash(environment_of(record))[:8]
 
 
 def collect_environment(records: Iterable[Dict[str, object]]) -> List[Dict[str, object]]:
@@ -177,8 +176,8 @@ def collect_environment(records: Iterable[Dict[str, object]]) -> List[Dict[str, 
     `environment` column), how many rounds ran there, and when the first began and the last ended."""
     found: Dict[str, Dict[str, object]] = {}
     for record in records:
-        env = found.setdefault(environment_id(record), dict(environment_of(record), id=environment_id(record),
-                                                            rounds=0, started_at=None, ended_at=None))
+        name = environment_id(record)
+        env = found.setdefault(name, dict(environment_of(record), id=name, rounds=0, started_at=None, ended_at=None))
         env["rounds"] += 1
         env["started_at"] = min(filter(None, [env["started_at"], record.get("started_at")]), default=None)
         env["ended_at"] = max(filter(None, [env["ended_at"], record.get("ended_at")]), default=None)

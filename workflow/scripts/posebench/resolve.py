@@ -3,21 +3,16 @@ defines a measurement (the config, its input size, the backend and its versions)
 the mAP are labels.py's, so they can change without re-running any measurement."""
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 from typing import Dict
 
 from .backends import get_backend
 from .catalog import config_file, parse_input_size
+from .records import content_hash
 
 
 class ResolveError(Exception):
     pass
-
-
-def content_hash(data: object) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # the fields of a model entry that change what is measured; the others are labels
