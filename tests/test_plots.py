@@ -2,7 +2,7 @@
 import re
 
 from PIL import Image
-from posebench.plots import GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
+from posebench.plots import COMBINED, GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
 
 SUBTITLE = "test machine"
 
@@ -79,3 +79,26 @@ def test_each_fps_marker_carries_its_confidence_interval_as_an_error_bar(tmp_pat
     assert set(groups) == {"topdown_heatmap"}  # the two rows with an interval are both top-down
     draw(rows, "map_vs_gflops", tmp_path, SUBTITLE)
     assert GID_INTERVALS not in (tmp_path / "map_vs_gflops.svg").read_text()
+
+
+MODERN = [
+    row("rtmpose-t", "RTMPose", "0.68", "0.36", "80.0", "12.0"),
+    row("rtmo-s", "RTMO", "0.68", "12.1", "5.0", "0.6"),
+    row("dekr", "DEKR", "0.69", "45.0", "1.0", ""),  # bs=10 is `/`: its test step takes one image
+]
+
+
+def test_the_combined_figures_put_both_lists_on_one_picture_with_one_front(tmp_path):
+    names = plot_names(["cpu"], [1, 10], combined=True)
+    assert names[3:] == [COMBINED + "map_vs_fps_cpu_bs1", COMBINED + "map_vs_fps_cpu_bs10"]
+    groups = [("modern/table.csv (3 models)", MODERN), ("results/table.csv (7 models)", ROWS)]
+    assert draw([], names[3], tmp_path, SUBTITLE, groups) == 3 + 5
+    svg = (tmp_path / (names[3] + ".svg")).read_text()
+    assert svg_markers(svg) == {"RTMPose": 1, "RTMO": 1, "DEKR": 1, "topdown_heatmap": 3, "DeepPose": 1,
+                                "Associative Embedding": 1}
+    assert "Both lists" in svg and "modern/table.csv (3 models)" in svg and "results/table.csv (7 models)" in svg
+    assert 'id="%s"' % GID_FRONT in svg
+    # RTMPose-t is faster than every 2021 model at a better mAP than the fastest of them: it moves the front
+    faster_is_better = pareto_front(points(MODERN, "cpu_fps_bs1_mean") + points(ROWS, "cpu_fps_bs1_mean", 1), True)
+    assert [point.label for point in faster_is_better][-1] == "rtmpose-t 256x192"
+    assert draw([], names[4], tmp_path, SUBTITLE, groups) == 2 + 4

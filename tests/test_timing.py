@@ -1,10 +1,12 @@
 """The measurement loop, with a fake clock: policy, FPS arithmetic, device synchronisation."""
+import re
 import statistics
 import subprocess
 
 import pytest
 from conftest import REPO
-from posebench.timing import fps_summary, run_iterations
+from posebench.failures import failure_record
+from posebench.timing import batches_not_taken, fps_summary, run_iterations
 
 POLICY = {"iterations": 50, "warmup": 5, "min_iterations": 3, "budget_s": 20.0, "long_iteration_s": 2.0}
 
@@ -89,4 +91,28 @@ def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):
     code = "from posebench.timing import prepare_device; prepare_device('cuda', 1)"
     run = subprocess.run([str(python), "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True, text=True)
     assert run.returncode == 1
-    assert "RuntimeError: device cuda: torch 2.13.0+cpu sees no CUDA device on this machine" in run.stderr
+    # PyPI's torch build, CUDA inside (torch 2.13.0+cu130), on a machine with no GPU
+    assert re.search(r"RuntimeError: device cuda: torch 2\.13\.0\S* sees no CUDA device on this machine", run.stderr)
+
+
+MEASURED = {"status": "measured", "fps_mean": 2.0}
+
+
+def test_a_batch_the_test_step_fails_on_where_one_image_runs_does_not_apply_and_says_why():
+    dekr = failure_record("test step at batch size 10",
+                          AssertionError("DEKRHead only supports prediction with batch_size 1, but got 10"))
+    marked = batches_not_taken({"1": MEASURED, "10": dekr})
+    assert marked["1"] is MEASURED
+    assert marked["10"] == {"status": "not applicable", "reason": "the test step runs one image but fails on a batch "
+                            "of 10 (AssertionError: DEKRHead only supports prediction with batch_size 1, but got 10)"}
+
+
+def test_running_out_of_memory_or_failing_at_one_image_stays_a_failure():
+    oom = failure_record("test step at batch size 10", RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"))
+    assert batches_not_taken({"1": MEASURED, "10": oom})["10"]["kind"] == "OOM"
+    broken = failure_record("test step at batch size 1", ValueError("bad"))
+    also_broken = failure_record("test step at batch size 10", ValueError("bad"))
+    assert batches_not_taken({"1": broken, "10": also_broken})["10"] is also_broken
+    # an runtime that disagrees with eager at a batch size is its own finding, not a batch the step refuses
+    disagrees = failure_record("onnxruntime at batch size 10", ValueError("outputs differ"))
+    assert batches_not_taken({"1": MEASURED, "10": disagrees})["10"] is disagrees

@@ -75,10 +75,21 @@ try:
         config["devices"], cuda_visible() if CHECK_DEVICES else None
     )
     COMPARE_WITH = catalog.other_table(config["compare_with"])
+    COMBINE_WITH = catalog.other_table(
+        config["combine_with"], "config: field combine_with", missing_ok=True
+    )
 except catalog.CatalogError as error:
     sys.exit("posebench: %s" % error)
 
-PLOT_NAMES = plot_names(DEVICES, config["batch_sizes"])
+# The table, and all that is made from the whole list; each model's own results stay in results/.
+TABLE_DIR = config["table_dir"].rstrip("/")
+if config["combine_with"] and not COMBINE_WITH and workflow.is_main_process:
+    print(
+        "posebench: no table at %s yet: the combined plots are left out (make it first, "
+        "e.g. `make table`)" % config["combine_with"],
+        file=sys.stderr,
+    )
+PLOT_NAMES = plot_names(DEVICES, config["batch_sizes"], combined=bool(COMBINE_WITH))
 # the seed always; another run's table when config names one
 COMPARISONS = ["seed"] + (["run"] if COMPARE_WITH else [])
 
@@ -91,7 +102,7 @@ RUNTIMES = ["eager"] + [name for name in config["runtimes"] if name != "eager"]
 ROUND_PLAN = planned_rounds(
     [(m, d, r) for m in MODELS for d in DEVICES for r in RUNTIMES],
     config["timing"]["rounds"],
-    Path("results"),
+    Path(TABLE_DIR),
     config["remeasure"],
 )
 # Snakemake runs the ready job of highest priority first: every resolve job before any timing,
@@ -241,8 +252,39 @@ def devices_arg():
     return " ".join(DEVICES)
 
 
+def in_table_dir(name):
+    """A file made from the whole list: in the table's folder."""
+    return f"{TABLE_DIR}/{name}"
+
+
+def table_log(name):
+    """The log of a step over the whole list: one per table folder."""
+    return f"logs/{TABLE_DIR}/{name}.log"
+
+
 def plot_files(extension):
-    return [f"results/plots/{name}.{extension}" for name in PLOT_NAMES]
+    return [in_table_dir(f"plots/{name}.{extension}") for name in PLOT_NAMES]
+
+
+def combine_args(wildcards, input):
+    if not input.combine_with:
+        return ""
+    found = (
+        f" --combine-environment {input.combine_environment}"
+        if input.combine_environment
+        else ""
+    )
+    return f"--combine-with {input.combine_with}" + found
+
+
+def combine_record(name):
+    """The other list's table, or a record beside it, when the run combines with one."""
+    if not COMBINE_WITH:
+        return []
+    if name == "table.csv":
+        return [COMBINE_WITH]
+    found = catalog.record_beside(COMBINE_WITH, name)
+    return [found] if found else []
 
 
 def compare_source(wildcards):
@@ -286,10 +328,15 @@ def compare_name(wildcards):
 
 
 def get_final_output():
-    outputs = ["results/table.md", "results/table.csv", "results/environment.json"]
-    outputs += ["results/measurements.csv", "results/cells.csv"]
-    outputs += [file for extension in FORMATS for file in plot_files(extension)]
-    outputs += [f"results/compare_{against}.md" for against in COMPARISONS]
+    names = [
+        "table.md",
+        "table.csv",
+        "environment.json",
+        "measurements.csv",
+        "cells.csv",
+    ]
+    names += [f"compare_{against}.md" for against in COMPARISONS]
     if len(RUNTIMES) > 1:
-        outputs.append("results/runtimes.md")
-    return outputs
+        names.append("runtimes.md")
+    outputs = [in_table_dir(name) for name in names]
+    return outputs + [file for extension in FORMATS for file in plot_files(extension)]

@@ -1,7 +1,9 @@
 rule plots:
     input:
-        table="results/table.csv",
-        environment="results/environment.json",
+        table=in_table_dir("table.csv"),
+        environment=in_table_dir("environment.json"),
+        combine_with=combine_record("table.csv"),
+        combine_environment=combine_record("environment.json"),
         code=step_code("plots"),
         pins=driver_pins(),
     output:
@@ -11,37 +13,39 @@ rule plots:
         ],
         svg=plot_files("svg"),
     log:
-        "logs/plots.log",
+        table_log("plots"),
     conda:
         DRIVER_CONDA_ENV
     params:
         python=driver_python(),
         devices=devices_arg(),
         batch_sizes=batch_sizes_arg(),
+        plots=in_table_dir("plots"),
+        combine=combine_args,
     shell:
         "{params.python} workflow/scripts/make_plots.py {input.table} --environment {input.environment}"
         " --devices {params.devices} --batch-sizes {params.batch_sizes}"
-        " --output-dir results/plots > {log} 2>&1"
+        " --output-dir {params.plots} {params.combine} > {log} 2>&1"
 
 
 rule compare:
     input:
-        table="results/table.csv",
-        measurements="results/measurements.csv",
+        table=in_table_dir("table.csv"),
+        measurements=in_table_dir("measurements.csv"),
         theirs=compare_source,
         theirs_rounds=compare_rounds,
-        environment="results/environment.json",
+        environment=in_table_dir("environment.json"),
         theirs_environment=compare_environment,
         code=step_code("compare"),
         pins=driver_pins(),
     output:
         report(
-            "results/compare_{against}.md",
+            in_table_dir("compare_{against}.md"),
             caption="../report/compare.rst",
             category="Comparisons",
         ),
     log:
-        "logs/compare_{against}.log",
+        table_log("compare_{against}"),
     conda:
         DRIVER_CONDA_ENV
     params:

@@ -20,18 +20,18 @@ rule runtimes:
         resolved=per_model("results/resolved/{model}.json"),
         labels=per_model("results/labels/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
-        cells="results/cells.csv",
+        cells=in_table_dir("cells.csv"),
         code=step_code("runtimes"),
         pins=driver_pins(),
     output:
-        markdown="results/runtimes.md",
+        markdown=in_table_dir("runtimes.md"),
         csv=report(
-            "results/runtimes.csv",
+            in_table_dir("runtimes.csv"),
             caption="../report/runtimes.rst",
             category="Runtimes",
         ),
     log:
-        "logs/runtimes.log",
+        table_log("runtimes"),
     conda:
         DRIVER_CONDA_ENV
     params:

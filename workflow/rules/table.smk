@@ -3,18 +3,20 @@ rule table:
         resolved=per_model("results/resolved/{model}.json"),
         labels=per_model("results/labels/{model}.json"),
         complexity=per_model("results/complexity/{model}.json"),
-        cells="results/cells.csv",
-        measurements="results/measurements.csv",
-        environment="results/environment.json",
+        cells=in_table_dir("cells.csv"),
+        measurements=in_table_dir("measurements.csv"),
+        environment=in_table_dir("environment.json"),
         seed_table="resources/seed_table.csv",
         reference=reference_measurements(),
         code=step_code("table"),
         pins=driver_pins(),
     output:
-        markdown="results/table.md",
-        csv=report("results/table.csv", caption="../report/table.rst", category="Table"),
+        markdown=in_table_dir("table.md"),
+        csv=report(
+            in_table_dir("table.csv"), caption="../report/table.rst", category="Table"
+        ),
     log:
-        "logs/table.log",
+        table_log("table"),
     conda:
         DRIVER_CONDA_ENV
     params:

@@ -36,18 +36,18 @@ rule measurements:
         pins=driver_pins(),
     output:
         measurements=report(
-            "results/measurements.csv",
+            in_table_dir("measurements.csv"),
             caption="../report/measurements.rst",
             category="Table",
         ),
-        cells="results/cells.csv",
+        cells=in_table_dir("cells.csv"),
         environment=report(
-            "results/environment.json",
+            in_table_dir("environment.json"),
             caption="../report/environment.rst",
             category="Table",
         ),
     log:
-        "logs/measurements.log",
+        table_log("measurements"),
     conda:
         DRIVER_CONDA_ENV
     params:

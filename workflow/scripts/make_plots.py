@@ -1,9 +1,10 @@
-"""Draw the speed–accuracy pictures of results/table.csv into results/plots/ (PNG and SVG)."""
+"""Draw the speed–accuracy pictures of a table.csv into its plots/ folder (PNG and SVG); with
+--combine-with, its FPS pictures again beside another list's table."""
 import argparse
 import datetime
 from pathlib import Path
 
-from posebench.plots import draw, plot_names
+from posebench.plots import COMBINED, draw, plot_names
 from posebench.records import read_json, read_table_csv
 
 
@@ -14,11 +15,22 @@ def main() -> None:
     parser.add_argument("--devices", nargs="+", required=True)
     parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--combine-with", type=Path, help="another list's table.csv, drawn beside this one")
+    parser.add_argument("--combine-environment", type=Path, help="the environment.json beside it, if any")
     args = parser.parse_args()
     rows = list(read_table_csv(args.table).values())
-    subtitle = "posebench, %s, %s" % (machine(read_json(args.environment)), datetime.date.today().isoformat())
-    for name in plot_names(args.devices, args.batch_sizes):
-        print("%s: %d models" % (name, draw(rows, name, args.output_dir, subtitle)))
+    here = machine(read_json(args.environment))
+    subtitle = "posebench, %s, %s" % (here, datetime.date.today().isoformat())
+    groups = None
+    if args.combine_with:
+        there = machine(read_json(args.combine_environment)) if args.combine_environment else "machine unknown"
+        groups = [("%s (%d models)" % (args.table, len(rows)), rows)]
+        other = list(read_table_csv(args.combine_with).values())
+        groups.append(("%s (%d models%s)" % (args.combine_with, len(other), "" if there == here else ", " + there),
+                       other))
+    for name in plot_names(args.devices, args.batch_sizes, combined=bool(groups)):
+        drawn = draw(rows, name, args.output_dir, subtitle, groups if name.startswith(COMBINED) else None)
+        print("%s: %d models" % (name, drawn))
 
 
 def machine(environments: list) -> str:

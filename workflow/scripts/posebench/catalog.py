@@ -193,12 +193,17 @@ def retype_config(config: dict) -> None:
             config[key] = retype_strings(config[key])
 
 
-def other_table(compare_with: Optional[str], where: str = "config: field compare_with") -> Optional[str]:
-    """The table.csv an earlier run's results/ folder (or the file itself) holds, or None."""
+def other_table(
+    compare_with: Optional[str], where: str = "config: field compare_with", missing_ok: bool = False
+) -> Optional[str]:
+    """The table.csv an earlier run's results/ folder (or the file itself) holds, or None (also
+    when it is missing and that is allowed)."""
     if not compare_with:
         return None
     path = Path(compare_with)
     table = path / "table.csv" if path.is_dir() else path
+    if not table.is_file() and missing_ok:
+        return None
     if not table.is_file():
         raise CatalogError("%s: %s has no table.csv (give a results/ folder or a table.csv)" % (where, path))
     return str(table)

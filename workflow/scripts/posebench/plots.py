@@ -14,6 +14,9 @@ FORMATS = ("png", "svg")
 GID_MODELS = "models-"
 GID_FRONT = "pareto-front"
 GID_INTERVALS = "intervals-"
+COMBINED = "combined_"
+# a marker shape per table on a combined figure: this list's, then the other's
+GROUP_MARKERS = ("o", "^")
 # where a label may sit beside its marker (offsets in points), tried in turn
 LABEL_SPOTS = [
     (dx * scale, dy * scale, ha, va)
@@ -30,6 +33,7 @@ class Point(NamedTuple):
     family: str
     low: Optional[float] = None  # the x's 95% confidence interval, where the table has one
     high: Optional[float] = None
+    group: int = 0  # which table it comes from, on a combined figure (its marker shape)
 
 
 def as_number(text: Optional[str]) -> Optional[float]:
@@ -40,7 +44,7 @@ def as_number(text: Optional[str]) -> Optional[float]:
     return value if math.isfinite(value) and value > 0 else None
 
 
-def points(rows: List[Dict[str, str]], x_field: str) -> List[Point]:
+def points(rows: List[Dict[str, str]], x_field: str, group: int = 0) -> List[Point]:
     """The rows with both an mAP and a positive number in x_field (failed and `/` cells drop out),
     with the interval of an FPS mean (`…_mean` beside `…_ci_low`, `…_ci_high`)."""
     found = []
@@ -50,7 +54,7 @@ def points(rows: List[Dict[str, str]], x_field: str) -> List[Point]:
         if x is None or y is None:
             continue
         low, high = (interval(row, stem, x) if stem else (None, None))
-        found.append(Point(x, y, "%s %s" % (row["model"], row["input_size"]), row["algorithm"], low, high))
+        found.append(Point(x, y, "%s %s" % (row["model"], row["input_size"]), row["algorithm"], low, high, group))
     return found
 
 
@@ -73,17 +77,23 @@ def pareto_front(found: List[Point], higher_x_is_better: bool) -> List[Point]:
     return sorted(front, key=lambda point: point.x)
 
 
-def plot_names(devices: List[str], batch_sizes: List[int]) -> List[str]:
-    """The figures (without extension): mAP against GFLOPs, then against FPS per device and batch."""
-    names = ["map_vs_gflops"]
-    for device, column_device, _ in TABLE_DEVICES:
-        if device in devices:
-            names += ["map_vs_fps_%s_bs%d" % (column_device, size) for size in batch_sizes]
-    return names
+def plot_names(devices: List[str], batch_sizes: List[int], combined: bool = False) -> List[str]:
+    """The figures (without extension): mAP against GFLOPs, then against FPS per device and batch;
+    with `combined`, each FPS figure again with another list's table beside this one."""
+    fps_names = [
+        "map_vs_fps_%s_bs%d" % (column_device, size)
+        for device, column_device, _ in TABLE_DEVICES
+        if device in devices
+        for size in batch_sizes
+    ]
+    return ["map_vs_gflops"] + fps_names + ([COMBINED + name for name in fps_names] if combined else [])
 
 
 def figure_spec(name: str) -> Dict[str, object]:
     """Field, axis title and direction of one figure, read from its name."""
+    if name.startswith(COMBINED):
+        spec = figure_spec(name[len(COMBINED):])
+        return dict(spec, title=spec["title"].replace("mAP against speed", "Both lists: mAP against speed"))
     if name == "map_vs_gflops":
         return {"field": "gflops", "xlabel": "GFLOPs (multiply-accumulates, log scale)", "higher_x_is_better": False,
                 "title": "mAP against complexity"}
@@ -93,22 +103,31 @@ def figure_spec(name: str) -> Dict[str, object]:
             "higher_x_is_better": True, "title": "mAP against speed: %s, batch size %s" % (label, size)}
 
 
-def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str) -> int:
-    """Write output_dir/name.png and .svg; returns the number of markers drawn."""
+def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str,
+         groups: Optional[List[tuple]] = None) -> int:
+    """Write output_dir/name.png and .svg; returns the number of markers drawn. `groups`: on a
+    combined figure, (title, rows) of each table, drawn with its own marker shape, one front over
+    all of them; `rows` is then unused."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     spec = figure_spec(name)
-    found = points(rows, spec["field"])
+    groups = groups or [("", rows)]
+    found = [point for index, (_, table) in enumerate(groups) for point in points(table, spec["field"], index)]
     figure, axes = plt.subplots(figsize=(13, 8.5))
     families = sorted({point.family for point in found})
     colours = plt.get_cmap("tab10" if len(families) <= 10 else "tab20")
     for index, family in enumerate(families):
         mine = [point for point in found if point.family == family]
-        axes.scatter([p.x for p in mine], [p.y for p in mine], s=36, color=colours(index), label=family,
-                     edgecolors="black", linewidths=0.4, zorder=3, gid=GID_MODELS + family)
+        for group, marker in enumerate(GROUP_MARKERS):
+            shaped = [point for point in mine if point.group == group]
+            if shaped:  # the family's first shape carries its legend entry
+                axes.scatter([p.x for p in shaped], [p.y for p in shaped], s=36, color=colours(index), marker=marker,
+                             label=family if shaped[0] is mine[0] else None,
+                             edgecolors="black", linewidths=0.4, zorder=3, gid=GID_MODELS + family)
         bars = [p for p in mine if p.high is not None]
         if bars:
             axes.errorbar([p.x for p in bars], [p.y for p in bars], fmt="none", ecolor=colours(index), elinewidth=1,
@@ -127,7 +146,11 @@ def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str)
     if not found:
         axes.text(0.5, 0.5, "nothing measured", transform=axes.transAxes, ha="center", fontsize=14)
     else:
-        axes.legend(loc="best", fontsize=8, framealpha=0.9)
+        handles, _ = axes.get_legend_handles_labels()
+        if len(groups) > 1:
+            handles += [Line2D([], [], linestyle="none", marker=marker, color="grey", label=title)
+                        for marker, (title, _) in zip(GROUP_MARKERS, groups)]
+        axes.legend(handles=handles, loc="best", fontsize=8, framealpha=0.9)
     figure.subplots_adjust(left=0.06, right=0.8, top=0.92, bottom=0.07)
     crowded = place_labels(figure, axes, front + [point for point in found if point not in front])
     if crowded:

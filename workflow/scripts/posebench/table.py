@@ -16,7 +16,7 @@ COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
     "gflops", "gflops_counter", "params_m", "mmcv_gflops", "thop_gflops", "thop_params_m", "torch_gflops",
     "mmengine_gflops", "mmcv_uncounted_module_types", "thop_uncounted_module_types", "torch_uncounted_operators",
-    "mmengine_uncounted_operators", "failures",
+    "mmengine_uncounted_operators", "failures", "not_applicable",
     "hosts", "cpus", "measured_from", "measured_to",
 ]
 # per FPS cell in table.csv: the cell's text, then its statistics over every round
@@ -91,13 +91,17 @@ def table_row(
     }
     row.update(complexity_fields(complexity, flops_counter))
     failures = [describe_failure("complexity", complexity["failure"])] if complexity["status"] == "failed" else []
+    not_applicable = []
     for device, column_device, _ in TABLE_DEVICES:
         for size in batch_sizes:
             cell = cells.get((device, size))
             row.update(fps_fields(cell, device in devices, fps_key(column_device, size)))
             if cell and cell["status"] == "failed":
                 failures.append(describe_failure("%s bs=%d" % (device, size), cell))
+            elif cell and cell["status"] not in ("measured", "failed"):
+                not_applicable.append("%s bs=%d: %s" % (device, size, cell["message"]))
     row["failures"] = "; ".join(failures)
+    row["not_applicable"] = "; ".join(not_applicable)
     row.update(provenance(list(cells.values())))
     return row
 
@@ -297,14 +301,13 @@ def render_markdown(
         "|" + "|".join([" :--- "] + [" :---: "] * (len(columns) - 1)) + "|",
     ]
     lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]))) + " |" for row in rows]
-    lines += [
-        "",
+    lines += [""] + not_applicable_lines(rows) + [
         "<sup>1</sup> We run several iterations and time each; the mean and standard deviation of FPS are shown.",
         "",
         "<sup>2</sup> FPS is iterations per second, regardless of the batch size of the iteration.",
         "",
-        "Input size as the seed prints it, (C, W, H). `%s`: does not apply (bottom-up models test one "
-        "image at a time). `%s`: no such device where this ran. `%s`: not measured. "
+        "Input size as the seed prints it, (C, W, H). `%s`: does not apply (why: listed under the "
+        "table). `%s`: no such device where this ran. `%s`: not measured. "
         "%s: cut short of the seed's iterations by the time budget (`config/config.yaml`, `timing`). "
         "%s: unsteady: the CV within a round or between rounds is over %g, or the machine-speed probe "
         "moved by more than %g during a round or stood that far off the run's median (`table.csv` "
@@ -317,6 +320,16 @@ def render_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def not_applicable_lines(rows: List[Dict[str, object]]) -> List[str]:
+    """Why cells read `/`: one line per reason, with the models it applies to."""
+    models_by_reason: Dict[str, List[str]] = {}
+    for row in rows:
+        for note in filter(None, str(row.get("not_applicable") or "").split("; ")):
+            models_by_reason.setdefault(note, []).append("%s %s %s" % (row["algorithm"], row["model"], row["input_size"]))
+    lines = ["`%s` at %s: %s." % (NOT_APPLICABLE, note, ", ".join(models)) for note, models in models_by_reason.items()]
+    return [line + "\n" for line in lines]
 
 
 def render_csv(rows: List[Dict[str, object]], batch_sizes: List[int]) -> str:
