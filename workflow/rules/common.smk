@@ -269,12 +269,13 @@ def plot_files(extension):
 def combine_args(wildcards, input):
     if not input.combine_with:
         return ""
-    found = (
-        f" --combine-environment {input.combine_environment}"
-        if input.combine_environment
-        else ""
-    )
-    return f"--combine-with {input.combine_with}" + found
+    if not input.combine_environment:
+        return f"--combine-with {input.combine_with}"
+    return f"--combine-with {input.combine_with} --combine-environment {input.combine_environment}"
+
+
+def plots_dir(wildcards, output):
+    return str(Path(output.png[0]).parent)
 
 
 def combine_record(name):

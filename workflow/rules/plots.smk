@@ -20,7 +20,7 @@ rule plots:
         python=driver_python(),
         devices=devices_arg(),
         batch_sizes=batch_sizes_arg(),
-        plots=in_table_dir("plots"),
+        plots=plots_dir,
         combine=combine_args,
     shell:
         "{params.python} workflow/scripts/make_plots.py {input.table} --environment {input.environment}"
