@@ -10,7 +10,7 @@ BACKENDS := mmpose1 mmpose0
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: table modern remeasure publish repeatability setup test cluster-tools check-complexity check-published lint format
+.PHONY: table modern remeasure publish publish-modern repeatability setup test cluster-tools check-complexity check-published lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
@@ -29,6 +29,12 @@ remeasure: setup
 publish:
 	.venvs/driver/bin/python workflow/scripts/publish.py results published/$(MACHINE) \
 	  --command "make table && make publish MACHINE=$(MACHINE)"
+
+# The same for the modern table (after `make modern`), in published/modern/$(MACHINE).
+publish-modern:
+	.venvs/driver/bin/python workflow/scripts/publish.py results/modern published/modern/$(MACHINE) \
+	  --command "make modern && make publish-modern MACHINE=$(MACHINE)" \
+	  --run "snakemake --cores 2 --configfile config/modern.yaml"
 
 # Two complete runs (A, B) of the same 8 models, with the old method (one round, the seed's 20 s
 # budget and minimum of 3) and with the configured rounds: how far apart they read (bench/results/).

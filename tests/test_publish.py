@@ -57,3 +57,25 @@ def test_every_published_table_parses_and_has_the_seeds_78_rows():
         assert sum(1 for line in markdown.splitlines() if "[config]" in line) == 78, path
         for name in PUBLISHED + ["COMMAND.md"]:
             assert path.with_name(name).is_file(), (path.parent, name)
+
+
+def test_every_published_modern_table_has_the_modern_list_and_the_published_rtmpose_figures():
+    import csv
+
+    import yaml
+    from posebench.records import read_table_csv
+
+    ids = [entry["id"] for entry in yaml.safe_load((REPO / "config" / "models-modern.yaml").read_text())["models"]]
+    with open(REPO / "resources" / "published_complexity.csv", newline="") as handle:
+        published = {row["id"]: row for row in csv.DictReader(handle)}
+    tables = sorted((REPO / "published" / "modern").glob("*/table.csv"))
+    assert tables, "no machine has a published modern table under published/modern/"
+    for path in tables:
+        rows = read_table_csv(path)
+        assert list(rows) == ids, path
+        for model_id, figure in published.items():
+            assert round(float(rows[model_id]["params_m"]), 2) == float(figure["params_m"]), (path, model_id)
+            assert abs(float(rows[model_id]["mmengine_gflops"]) / float(figure["gflops"]) - 1) <= 0.02, (path, model_id)
+        assert all(row["params_m"] not in ("", "error") for row in rows.values()), path
+        for name in PUBLISHED + ["runtimes.md", "runtimes.csv", "COMMAND.md"]:
+            assert path.with_name(name).is_file(), (path.parent, name)

@@ -258,8 +258,11 @@ def in_table_dir(name):
 
 
 def table_log(name):
-    """The log of a step over the whole list: one per table folder."""
-    return f"logs/{TABLE_DIR}/{name}.log"
+    """The log of a step over the whole list, one folder per table: logs/ for results/,
+    logs/modern/ for results/modern/."""
+    folder = Path(TABLE_DIR)
+    inside = folder.relative_to("results") if folder.parts[:1] == ("results",) else folder
+    return str(Path("logs") / inside / f"{name}.log")
 
 
 def plot_files(extension):

@@ -11,9 +11,11 @@ def main() -> None:
     parser.add_argument("results", type=Path, help="the run's results/ folder")
     parser.add_argument("target", type=Path, help="published/<machine-name>")
     parser.add_argument("--command", required=True, help="the command that made the run, for the record")
+    parser.add_argument("--run", default="snakemake --cores 2",
+                        help="how a user runs the same list, for the note on comparing with it")
     args = parser.parse_args()
     try:
-        files = publish(args.results, args.target, args.command)
+        files = publish(args.results, args.target, args.command, args.run)
     except PublishError as error:
         sys.exit(str(error))
     print("%s: %d files" % (args.target, len(files)))
