@@ -180,3 +180,34 @@ def test_published_figures_are_checked_where_they_exist_and_said_missing_where_n
     assert "(published 0.68: MISMATCH)" in lines[1]
     assert lines[2] == "rtmo: params 9.87 M, GFLOPs mmengine 12.130, torch 12.060, mmcv 12.060; none published"
     assert lines[3] == "later: not counted yet (no record)"
+
+
+def complexity_record(model_id, params_m, mmcv_gflops, status="counted"):
+    if status == "failed":
+        return {"id": model_id, "status": "failed",
+                "failure": {"kind": "error", "stage": "build", "message": "KeyError: 'Nope'"}}
+    return {"id": model_id, "status": status, "params_m": params_m, "mmcv": {"gflops": mmcv_gflops},
+            "thop": {}, "torch": {}, "mmengine": {}}
+
+
+def test_check_complexity_reads_the_records_without_a_timed_table(tmp_path):
+    import json
+
+    folder = tmp_path / "complexity"
+    folder.mkdir()
+    records = [complexity_record("alexnet_coco_256x192", 5.6213, 1.4201),  # the seed: 5.62 M, 1.42 G
+               complexity_record("cpm_coco_256x192", 31.3, 66.0),  # 3.4% over the seed's 63.81
+               complexity_record("res50_coco_256x192", None, None, status="failed")]
+    for record in records:
+        (folder / ("%s.json" % record["id"])).write_text(json.dumps(record))
+    run = subprocess.run([sys.executable, str(SCRIPTS / "check_complexity.py"), "--complexity-dir", str(folder)],
+                         capture_output=True, text=True, cwd=REPO)
+    assert run.returncode == 1
+    assert run.stdout.splitlines() == [
+        "cpm_coco_256x192: 66.000 GFLOPs, seed 63.81 (+3.4%)",
+        "res50_coco_256x192: not counted (complexity: error in build: KeyError: 'Nope')",
+        "3 rows compared with the seed, 2 mismatches",
+    ]
+    everything = subprocess.run([sys.executable, str(SCRIPTS / "check_complexity.py"), "--complexity-dir", str(folder),
+                                 "--require-all"], capture_output=True, text=True, cwd=REPO)
+    assert "78 rows" not in everything.stdout and "missing from our table" in everything.stdout
