@@ -261,7 +261,9 @@ def table_log(name):
     """The log of a step over the whole list, one folder per table: logs/ for results/,
     logs/modern/ for results/modern/."""
     folder = Path(TABLE_DIR)
-    inside = folder.relative_to("results") if folder.parts[:1] == ("results",) else folder
+    inside = (
+        folder.relative_to("results") if folder.parts[:1] == ("results",) else folder
+    )
     return str(Path("logs") / inside / f"{name}.log")
 
 
