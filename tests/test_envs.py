@@ -21,8 +21,8 @@ INTENDED_DIFFERENCES = {
     },
     "mmpose1": {
         "torch": "conda takes the 2.1 that OpenMMLab's mmcv 2.1.0 wheels are built for; the venv builds mmcv "
-                 "against the CPU torch 2.13.0 on disk here",
-        "torchvision": "paired with torch; the venv runs without it",
+                 "against PyPI's torch 2.13.0, the newest it compiles against",
+        "torchvision": "paired with torch (mmpretrain, ViTPose's backbone, imports it)",
     },
 }
 
@@ -45,7 +45,7 @@ def conda_pins(name):
 def pip_pins(name):
     pins = {}
     for line in (ENVS / "requirements" / ("%s.txt" % name)).read_text().splitlines():
-        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)===?(\S+)", line.strip())  # === pins an exact build
         if match:
             pins[normalise(match[1])] = match[2]
     return pins
