@@ -45,6 +45,17 @@ def export_onnx(network, input_shape: List[int], path: Path) -> Dict[str, Any]:
     return {"opset": ONNX_OPSET, "outputs": count, "seconds": time.perf_counter() - start, "torch": torch.__version__}
 
 
+def deploy_mode(model):
+    """The model as it is exported for deployment, where it has a deploy switch (MMPose 1.x's
+    `switch_to_deploy`, which mmdeploy calls before exporting): re-parameterised blocks fused and
+    the constants of the test size precomputed (RTMO's encoder cannot be traced without them).
+    The same function: the timing job checks the exported network's outputs against eager's."""
+    switch = getattr(model, "switch_to_deploy", None)
+    if callable(switch):
+        switch()
+    return model
+
+
 def export_model(resolved: Dict[str, Any], output_dir: Path) -> Dict[str, Any]:
     """Export one resolved model's network to output_dir/model.onnx, with output_dir/export.json
     saying how it went. A model that does not export gets a record, not a crash. The folder
@@ -58,7 +69,7 @@ def export_model(resolved: Dict[str, Any], output_dir: Path) -> Dict[str, Any]:
         height, width = resolved["input_size"]
         try:
             with model_stage("ONNX export"):
-                network = backend.network(backend.build_seeded(resolved["model_cfg"]))
+                network = backend.network(deploy_mode(backend.build_seeded(resolved["model_cfg"])))
                 record.update(export_onnx(network, [1, 3, height, width], staging / ONNX_FILE), status="exported")
         except ModelFailure as failure:
             record.update(status="failed", message=failure.record["message"])
