@@ -11,7 +11,8 @@ from pathlib import Path
 
 from posebench.catalog import CatalogError, other_table, record_beside
 from posebench.compare import render_comparison, rounds_by_cell
-from posebench.records import read_json, read_table_csv, write_text
+from posebench.records import read_table_csv, write_text
+from posebench.runs import read_environments
 from posebench.table import TABLE_DEVICES, fps_key
 
 
@@ -30,10 +31,7 @@ def environments_beside(table: Path):
     found = record_beside(str(table), "environment.json")
     if not found:
         return None
-    environments = read_json(found)
-    if isinstance(environments, dict):  # an older run's: the first environment per backend and device
-        environments = [dict(env, device=device) for devices in environments.values() for device, env in devices.items()]
-    return environments
+    return read_environments(Path(found))
 
 
 def main() -> None:

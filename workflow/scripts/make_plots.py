@@ -5,7 +5,8 @@ import datetime
 from pathlib import Path
 
 from posebench.plots import COMBINED, draw, plot_names
-from posebench.records import read_json, read_table_csv
+from posebench.records import read_table_csv
+from posebench.runs import read_environments
 
 
 def main() -> None:
@@ -19,11 +20,11 @@ def main() -> None:
     parser.add_argument("--combine-environment", type=Path, help="the environment.json beside it, if any")
     args = parser.parse_args()
     rows = list(read_table_csv(args.table).values())
-    here = machine(read_json(args.environment))
+    here = machine(read_environments(args.environment))
     subtitle = "posebench, %s, %s" % (here, datetime.date.today().isoformat())
     groups = None
     if args.combine_with:
-        there = machine(read_json(args.combine_environment)) if args.combine_environment else "machine unknown"
+        there = machine(read_environments(args.combine_environment)) if args.combine_environment else "machine unknown"
         groups = [("%s (%d models)" % (args.table, len(rows)), rows)]
         other = list(read_table_csv(args.combine_with).values())
         groups.append(("%s (%d models%s)" % (args.combine_with, len(other), "" if there == here else ", " + there),
