@@ -114,3 +114,27 @@ def test_devices_are_checked_only_where_they_can_be():
         catalog.timing_devices(["cuda"], False)
     with pytest.raises(CatalogError, match="field devices: auto needs check_devices"):
         catalog.timing_devices("auto", None)
+
+
+def test_the_map_follows_the_config_path_even_where_the_metafile_names_the_wrong_dataset(tmp_path):
+    from posebench.metafile import metafile_map
+
+    folder = tmp_path / "body_2d_keypoint" / "rtmo" / "coco"
+    folder.mkdir(parents=True)
+    (folder / "rtmo_coco.yml").write_text("""
+Models:
+- Config: configs/body_2d_keypoint/rtmo/coco/rtmo-s.py
+  Results:
+  - Dataset: CrowdPose
+    Metrics: {AP: 0.673}
+- Config: configs/body_2d_keypoint/rtmo/coco/both.py
+  Results:
+  - Dataset: CrowdPose
+    Metrics: {AP: 0.5}
+  - Dataset: COCO
+    Metrics: {AP: 0.7}
+""")
+    found = metafile_map(tmp_path, "body_2d_keypoint/rtmo/coco/rtmo-s.py")
+    assert found["value"] == 0.673 and found["dataset_named"] == "CrowdPose"
+    assert metafile_map(tmp_path, "body_2d_keypoint/rtmo/coco/both.py")["value"] == 0.7
+    assert metafile_map(tmp_path, "body_2d_keypoint/rtmo/coco/other.py") is None

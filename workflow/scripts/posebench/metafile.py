@@ -9,7 +9,9 @@ import yaml
 
 
 def metafile_map(config_root: Path, config: str) -> Optional[Dict[str, object]]:
-    """COCO AP of the first metafile entry whose Config is this config, or None."""
+    """The AP of the first metafile entry whose Config is this config, or None: its COCO result,
+    else its first result with an AP. The config path decides, not the dataset a result names:
+    some metafiles name the wrong one (RTMO's COCO models list their COCO AP as CrowdPose's)."""
     wanted = "configs/" + config
     directory = (config_root / config).parent
     for metafile in sorted(directory.glob("*.yml")):
@@ -18,11 +20,14 @@ def metafile_map(config_root: Path, config: str) -> Optional[Dict[str, object]]:
         for entry in index.get("Models") or []:
             if entry.get("Config") != wanted:
                 continue
-            for result in entry.get("Results") or []:
-                ap = (result.get("Metrics") or {}).get("AP")
-                if result.get("Dataset") == "COCO" and ap is not None:
-                    return {"value": float(ap), "source": "metafile",
-                            "file": str(metafile.relative_to(config_root))}
+            results = [result for result in entry.get("Results") or [] if (result.get("Metrics") or {}).get("AP") is not None]
+            results.sort(key=lambda result: result.get("Dataset") != "COCO")
+            if results:
+                found = {"value": float(results[0]["Metrics"]["AP"]), "source": "metafile",
+                         "file": str(metafile.relative_to(config_root))}
+                if results[0].get("Dataset") != "COCO":
+                    found["dataset_named"] = results[0].get("Dataset")
+                return found
     return None
 
 
