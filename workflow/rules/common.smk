@@ -283,14 +283,18 @@ def plots_dir(wildcards, output):
     return str(Path(output.png[0]).parent)
 
 
+def records_beside(table, name):
+    """A record of another run (beside its table.csv), as an input list: empty when there is
+    no such run or it kept no such record."""
+    found = catalog.record_beside(table, name) if table else None
+    return [found] if found else []
+
+
 def combine_record(name):
     """The other list's table, or a record beside it, when the run combines with one."""
-    if not COMBINE_WITH:
-        return []
-    if name == "table.csv":
+    if COMBINE_WITH and name == "table.csv":
         return [COMBINE_WITH]
-    found = catalog.record_beside(COMBINE_WITH, name)
-    return [found] if found else []
+    return records_beside(COMBINE_WITH, name)
 
 
 def compare_source(wildcards):
@@ -300,8 +304,7 @@ def compare_source(wildcards):
 
 def reference_record(name):
     """A record of the reference run (beside the compare_with table), when it has one."""
-    found = catalog.record_beside(COMPARE_WITH, name) if COMPARE_WITH else None
-    return [found] if found else []
+    return records_beside(COMPARE_WITH, name)
 
 
 def reference_measurements():
