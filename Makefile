@@ -10,7 +10,7 @@ BACKENDS := mmpose1 mmpose0
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: table modern remeasure publish publish-modern repeatability setup test cluster-tools check-complexity check-published lint format
+.PHONY: table modern remeasure publish publish-modern repeatability repeatability-one-round setup test cluster-tools check-complexity check-published lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
@@ -36,12 +36,18 @@ publish-modern:
 	  --command "make modern && make publish-modern MACHINE=$(MACHINE)" \
 	  --run "snakemake --cores 2 --configfile config/modern.yaml"
 
-# Two complete runs (A, B) of the same 8 models, with the old method (one round, the seed's 20 s
-# budget and minimum of 3) and with the configured rounds: how far apart they read (bench/results/).
+# Two complete runs (A, B) of the same 8 models with the configured rounds: how far apart they
+# read, how many cells each marks, how often each interval holds the other's mean, and the rounds
+# each cell took (bench/results/default.md); the round jobs' wall time by phase beside it.
 repeatability: setup
-	.venvs/driver/bin/python bench/repeatability.py --label one-round \
-	  --timing "rounds: 1, budget_s: 20, min_iterations: 3" --output bench/results/one-round.md
 	.venvs/driver/bin/python bench/repeatability.py --label default --output bench/results/default.md
+	.venvs/driver/bin/python bench/round_cost.py bench/work/default-A bench/work/default-B \
+	  --output bench/results/round-cost.md
+
+# The same with the old method (one round of the seed's 20 s budget and minimum of 3).
+repeatability-one-round: setup
+	.venvs/driver/bin/python bench/repeatability.py --label one-round \
+	  --timing "min_rounds: 1, max_rounds: 1, budget_s: 20, min_iterations: 3" --output bench/results/one-round.md
 
 setup:
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done

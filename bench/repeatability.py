@@ -4,7 +4,8 @@ cell, and whether every cell off by more than 10% was flagged unsteady in A or B
 for FPS scaled by the machine-speed probe.
 
 Run with the driver's interpreter, from the repository root (`make repeatability` runs it with
-rounds 1, the old method, and with the configured default):
+the configured default; `make repeatability-one-round` with one round of the seed's 20 s, the old
+method):
     .venvs/driver/bin/python bench/repeatability.py --label default --output bench/results/default.md
 """
 import argparse
@@ -17,6 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
+import yaml  # noqa: E402
 from posebench.measurements import read_table  # noqa: E402
 from posebench.records import write_text  # noqa: E402
 from posebench.repeatability import paired_cells, render  # noqa: E402
@@ -48,10 +50,17 @@ def run(folder: Path, models, timing: str, cores: int, extra) -> float:
     return time.monotonic() - start
 
 
+def min_rounds(timing: str) -> int:
+    """The runs' min_rounds: from --timing, else the config's."""
+    given = yaml.safe_load("{%s}" % timing) or {}
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    return int(given.get("min_rounds", config["timing"]["min_rounds"]))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timing", default="", help="timing settings of both runs, as YAML inside {} "
-                        "(default: the config's), e.g. 'rounds: 1, budget_s: 20, min_iterations: 3'")
+                        "(default: the config's), e.g. 'min_rounds: 1, max_rounds: 1, budget_s: 20, min_iterations: 3'")
     parser.add_argument("--label", required=True, help="names the two runs' folders: <label>-A, <label>-B")
     parser.add_argument("--models", nargs="+", default=MODELS)
     parser.add_argument("--cores", type=int, default=2)
@@ -70,7 +79,7 @@ def main() -> None:
     results = [folder / "results" for folder in folders]
     pairs = paired_cells(*(read_table(r / "cells.csv") for r in results))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
-                  % (timing, len(args.models), seconds[0], seconds[1]))
+                  % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing))
     print(text)
     if args.output:
         write_text(args.output, text)

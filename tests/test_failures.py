@@ -8,7 +8,7 @@ import pytest
 from posebench.failures import ERROR, OOM, failure_kind, failure_record
 from posebench.table import fps_cell
 
-TINY_TIMING = "timing={rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 # a user's config whose backbone raises when built (ResNet has no depth 51)
 BROKEN_CONFIG = """_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py']
 model = dict(backbone=dict(depth=51))
@@ -31,10 +31,12 @@ def test_out_of_memory_is_told_apart_from_other_errors():
     assert record == {"status": "failed", "stage": "build", "kind": ERROR, "message": "ValueError: first line"}
 
 
-def test_unsteady_and_capped_measurements_are_marked():
-    row = {"k": "10.00 ± 2.00", "k_mean": 10.0, "k_std": 2.0, "k_capped": True, "k_unsteady": "between-round CV 0.2"}
-    assert fps_cell(row, "k", None) == "10.00 ± 2.00<sup>c</sup><sup>v</sup>"
-    assert fps_cell(dict(row, k_capped=False, k_unsteady=""), "k", None) == "10.00 ± 2.00"
+def test_capped_wide_and_probe_shifted_measurements_are_marked_with_the_width():
+    row = {"k": "10.00 ± 2.00", "k_mean": 10.0, "k_std": 2.0, "k_capped": True, "k_ci_half_width": 0.072,
+           "k_probe_shift": -0.25}
+    assert fps_cell(row, "k", None, 0.03, 0.2) == "10.00 ± 2.00<sup>c</sup><sup>±7%</sup><sup>p</sup>"
+    steady = dict(row, k_capped=False, k_ci_half_width=0.029, k_probe_shift=0.19)
+    assert fps_cell(steady, "k", None, 0.03, 0.2) == "10.00 ± 2.00"
 
 
 def test_a_model_that_fails_is_recorded_and_the_table_still_comes_out(workflow):
@@ -79,7 +81,7 @@ def child_running(process: psutil.Process, script: str):
 def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow):
     model = "shufflenetv2_coco_256x192"
     log = workflow.root / "logs" / "timing" / model / "cpu" / "eager" / "round1.log"
-    slow = "timing={rounds: 1, iterations: 1000, warmup: 1, min_iterations: 1000, budget_s: 1000}"
+    slow = "timing={min_rounds: 1, max_rounds: 1, iterations: 1000, warmup: 1, min_iterations: 1000, budget_s: 1000}"
     run = workflow.start_snakemake("results/table.md", "--config", "select=[%s]" % model, slow)
     try:
         deadline = time.time() + 300

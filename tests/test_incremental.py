@@ -3,7 +3,7 @@ import os
 import re
 from collections import Counter
 
-TINY_TIMING = "timing={rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192"]
 ADDED_ROW = """
   - id: mobilenetv2_again
@@ -21,7 +21,7 @@ def planned(workflow, models=MODELS, timing=TINY_TIMING, *config):
     assert run.returncode == 0, run.stderr[-2000:]
     jobs, rule = Counter(), None
     for line in (run.stdout + run.stderr).splitlines():
-        started = re.match(r"^(?:local)?rule (\w+):", line)
+        started = re.match(r"^(?:local)?(?:rule|checkpoint) (\w+):", line)
         if started:
             rule = started[1]
             if rule in AGGREGATES:

@@ -32,7 +32,7 @@ SELECTED = [
 
 PLOTS = ["map_vs_gflops", "map_vs_fps_cpu_bs1", "map_vs_fps_cpu_bs10"]
 # a tiny iteration policy: the tests check what is recorded, not how fast this machine is
-TINY_TIMING = "timing={rounds: 2, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={min_rounds: 2, max_rounds: 2, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
 ONE_ROUND = TINY_TIMING.replace("rounds: 2", "rounds: 1")
 
 
@@ -75,7 +75,7 @@ def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(work
         "td-hm_shufflenetv2_8xb64-210e_coco-256x192.py) | (3, 192, 256) | 0.602 | 1.37 | 7.55 | n/a | n/a | "
     )
     # c: cut short by the tiny budget; v: unsteady, as two or three iterations may well be
-    fps_cell = r"\d+\.\d\d ± \d+\.\d\d(<sup>c</sup>)?(<sup>v</sup>)?"
+    fps_cell = r"\d+\.\d\d ± \d+\.\d\d(<sup>c</sup>)?(<sup>±\d+%</sup>)?(<sup>p</sup>)?"
     assert re.search(r"\| n/a \| n/a \| %s \| %s \|$" % (fps_cell, fps_cell), lines[0])
     assert re.search(r"\| 0.38 \| 8.54 \| 9.57 \| n/a \| n/a \| %s \| / \|$" % fps_cell, lines[3])
     # DeepPose runs at batch 10, where the seed printed "/": measured, and marked as beyond the seed
@@ -239,7 +239,7 @@ def test_runtimes_side_by_side_for_top_down_deeppose_and_associative_embedding(w
         assert (workflow.root / "results" / "onnx" / model_id / "model.onnx").stat().st_size > 1e6
     # the export is cached: a new timing policy re-times, it does not re-export
     planned = workflow.snakemake("-n", "results/runtimes.md", "--config", select(RUNTIME_MODELS), ALL_RUNTIMES,
-                                 "timing={rounds: 1, iterations: 2}")
+                                 "timing={min_rounds: 1, max_rounds: 1, iterations: 2}")
     assert "export_onnx" not in planned.stdout and "timing" in planned.stdout
 
     # the ONNX tolerance is the runtimes' code: it re-checks and re-times them, never eager or the export

@@ -6,8 +6,8 @@ import pytest
 from scipy import stats
 
 from posebench.measurements import cell_table, measurement_table
-from posebench.rounds import planned_rounds
-from posebench.statistics import cell_statistics, significance, verdict
+from posebench.rounds import planned_rounds, wide_batch_sizes
+from posebench.statistics import cell_statistics, relative_half_width, significance, verdict
 
 
 def test_a_cell_pools_every_iteration_of_every_round_and_its_interval_is_over_the_rounds():
@@ -45,32 +45,58 @@ def timing_record(model, round_number, seconds, probe=(400.0, 400.0), device="cp
 STEADY = [0.1, 0.1, 0.1]
 
 
-def reasons(records, max_cv=0.1, max_probe=0.1):
-    cells = cell_table(measurement_table(records), max_cv, max_probe).set_index(["id", "batch_size"])
+def reasons(records, target=0.03, max_probe=0.2):
+    cells = cell_table(measurement_table(records), target, max_probe).set_index(["id", "batch_size"])
     return cells
 
 
-def test_each_reason_for_unsteady_is_named():
+def test_a_cell_is_marked_only_for_a_wide_interval_or_a_machine_that_changed_under_most_rounds():
     records = [
-        # steady, the probe at the run's median
+        # steady rounds, the probe at the run's median
         timing_record("steady", 1, STEADY), timing_record("steady", 2, STEADY),
-        # iterations scattered within a round
-        timing_record("noisy", 1, [0.1, 0.2, 0.05]), timing_record("noisy", 2, STEADY),
-        # rounds far apart
+        # iterations scattered within a round, round means equal: known to the target, no mark
+        timing_record("scattered", 1, [0.1, 0.2, 0.05]), timing_record("scattered", 2, [0.2, 0.05, 0.1]),
+        # rounds far apart: FPS 10 and 5, t(0.975, 1) x 2.5 / 7.5 = 4.24
         timing_record("drifting", 1, STEADY), timing_record("drifting", 2, [0.2, 0.2, 0.2]),
-        # the probe moved during a round
+        # the probe moved during one round, or stood off the median in one round of two: no mark
         timing_record("probe_moved", 1, STEADY, probe=(400.0, 300.0)), timing_record("probe_moved", 2, STEADY),
-        # the probe stood off the run's median in both readings of a round
-        timing_record("slow_spell", 1, STEADY, probe=(300.0, 300.0)), timing_record("slow_spell", 2, STEADY),
-    ]
+        # the probe stood 25% below the run's median in both rounds: the machine was slower
+        timing_record("slow_spell", 1, STEADY, probe=(300.0, 300.0)),
+        timing_record("slow_spell", 2, STEADY, probe=(300.0, 300.0)),
+    ] + [timing_record("other%d" % n, 1, STEADY) for n in range(4)]
     cells = reasons(records)
     assert cells.loc[("steady", 1), "unsteady"] == ""
-    assert cells.loc[("noisy", 1), "unsteady"].startswith("within-round CV 0.5")
-    assert cells.loc[("drifting", 1), "unsteady"] == "between-round CV 0.471"
-    assert cells.loc[("probe_moved", 1), "unsteady"] == "probe moved in a round 0.250; probe off the run's median 0.250"
-    assert cells.loc[("slow_spell", 1), "unsteady"] == "probe off the run's median 0.250"
-    assert cells.loc[("slow_spell", 1), "probe_worst_deviation"] == pytest.approx(0.25)
+    assert cells.loc[("scattered", 1), "unsteady"] == ""
+    assert cells.loc[("scattered", 1), "within_round_cv"] > 0.4
+    assert cells.loc[("drifting", 1), "unsteady"] == "interval ±424% after 2 rounds"
+    assert cells.loc[("drifting", 1), "ci_half_width"] == pytest.approx(stats.t.ppf(0.975, 1) * 2.5 / 7.5)
+    assert cells.loc[("probe_moved", 1), "unsteady"] == ""
+    assert cells.loc[("probe_moved", 1), "probe_worst_deviation"] == pytest.approx(0.25)
+    assert cells.loc[("slow_spell", 1), "unsteady"] == "probe 25% below the run's median"
+    assert cells.loc[("slow_spell", 1), "probe_shift"] == pytest.approx(-0.25)
     assert cells.loc[("steady", 10), "status"] == "not applicable"
+
+
+def test_latency_percentiles_are_over_every_iteration_of_every_round():
+    cell = cell_statistics([[0.01 * n for n in range(1, 51)], [0.01 * n for n in range(51, 101)]])
+    assert cell["latency_p50_s"] == pytest.approx(np.percentile(np.arange(1, 101) / 100, 50))
+    assert (cell["latency_p90_s"], cell["latency_p99_s"]) == pytest.approx((0.901, 0.9901))
+
+
+def test_another_round_only_for_the_batch_sizes_wider_than_the_target():
+    def record(fps_by_size):
+        return {"batches": {size: {"status": "measured", "fps_mean": fps} for size, fps in fps_by_size.items()}}
+
+    # bs 1: 10, 10.1, 9.9 FPS (±2.5%); bs 10: 1.0, 1.2, 0.8 (±50%)
+    rounds = [record({"1": 10.0, "10": 1.0}), record({"1": 10.1, "10": 1.2}), record({"1": 9.9, "10": 0.8})]
+    assert relative_half_width([10.0, 10.1, 9.9]) == pytest.approx(stats.t.ppf(0.975, 2) * 0.1 / np.sqrt(3) / 10)
+    assert wide_batch_sizes(rounds, 0.03) == ["10"]
+    assert wide_batch_sizes(rounds, 0.6) == []
+    assert wide_batch_sizes(rounds, 0.02) == ["1", "10"]
+    # one round says nothing of the spread; a failure or a `/` in any round asks for no more
+    assert wide_batch_sizes(rounds[:1], 0.6) == ["1", "10"]
+    failed = {"batches": {"1": {"status": "failed"}, "10": {"status": "measured", "fps_mean": 1.0}}}
+    assert wide_batch_sizes(rounds[:2] + [failed], 0.03) == ["10"]
 
 
 def test_the_tidy_table_has_a_row_per_round_with_probe_load_and_host():
@@ -120,17 +146,25 @@ def test_the_round_plan_keeps_rounds_on_disk_and_adds_rounds_only_to_unsteady_ce
 
 
 def test_the_repeatability_summary_on_known_runs():
-    from posebench.repeatability import paired_cells, summary
+    from posebench.repeatability import paired_cells, run_summary, summary
 
-    def cells(values, flags):
+    def cells(values, flags, rounds=3, half=0.015):
         return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
-                              "fps_mean": fps, "fps_per_probe": fps / 100, "unsteady": flag, "rounds": 3}
+                              "fps_mean": fps, "fps_per_probe": fps / 100, "unsteady": flag, "rounds": rounds,
+                              "ci_low": fps * (1 - half), "ci_high": fps * (1 + half)}
                              for i, (fps, flag) in enumerate(zip(values, flags))])
 
-    a = cells([10.0, 10.0, 12.0, 5.0], ["", "", "between-round CV 0.2", ""])
-    b = cells([10.0, 9.8, 10.0, 4.0], ["", "", "", ""])
+    a = cells([10.0, 10.0, 12.0, 5.0], ["", "", "interval ±7% after 8 rounds", ""], rounds=8, half=0.015)
+    b = cells([10.0, 9.8, 10.0, 4.0], ["", "", "", ""], rounds=3, half=0.025)
     pairs = paired_cells(a, b)
     found = summary(pairs)
+    runs = run_summary(pairs, min_rounds=3)
+    assert (runs["marked_a"], runs["marked_b"], runs["marked_share"]) == (1, 0, 1 / 8)
+    # A's ±1.5% holds B's mean in m0 only; B's ±2.5% holds A's in m0 and m1 (10 within 9.8 ± 0.245)
+    assert list(pairs["a_holds_b"]) == [True, False, False, False]
+    assert list(pairs["b_holds_a"]) == [True, True, False, False]
+    assert runs["coverage"] == 3 / 8
+    assert (runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"]) == (5.5, 4, 8)
     # |A/B - 1|: 0, 0.0204, 0.2, 0.25
     assert found["median_abs_deviation"] == pytest.approx((0.0204082 + 0.2) / 2, rel=1e-5)
     assert found["worst_cell"] == "m3 cpu bs=1" and found["worst_ratio"] == pytest.approx(1.25)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import IncompleteCheckpointException
 from snakemake.settings.types import DeploymentMethod
 from snakemake.utils import validate
 
@@ -15,7 +16,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / SCRIPTS_DIR))
 from posebench import catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
 from posebench.resolve import measured_entry  # noqa: E402
-from posebench.rounds import planned_rounds  # noqa: E402
+from posebench.records import read_json  # noqa: E402
+from posebench.rounds import planned_rounds, wide_batch_sizes  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
 
@@ -56,6 +58,11 @@ def load_selected_models():
     catalog.retype_config(config)
     catalog.check_config(config, "config")
     validate(config, "../schemas/config.schema.yaml")
+    if config["timing"]["max_rounds"] < config["timing"]["min_rounds"]:
+        raise catalog.CatalogError(
+            "config: field timing.max_rounds: %d is fewer than timing.min_rounds (%d)"
+            % (config["timing"]["max_rounds"], config["timing"]["min_rounds"])
+        )
     path = Path(config["models"])
     models = catalog.load_models(path)
     models = catalog.apply_backend_override(models, config["backend"], path)
@@ -97,11 +104,13 @@ COMPARISONS = ["seed"] + (["run"] if COMPARE_WITH else [])
 # eager first: the seed's runtime, which the table reads and the others are compared with
 RUNTIMES = ["eager"] + [name for name in config["runtimes"] if name != "eager"]
 
-# Each (model, device, runtime) is measured in rounds, one process each; a re-measurement
-# (config remeasure) adds rounds to the cells the last run marked unsteady.
+# Each (model, device, runtime) is measured in rounds, one process each: min_rounds, the rounds
+# already on disk, and those a re-measurement (config remeasure) adds to the cells the last run
+# marked unsteady; then more, one at a time, while its interval is wider than the target.
+ROUNDS = config["timing"]
 ROUND_PLAN = planned_rounds(
     [(m, d, r) for m in MODELS for d in DEVICES for r in RUNTIMES],
-    config["timing"]["rounds"],
+    ROUNDS["min_rounds"],
     Path(TABLE_DIR),
     config["remeasure"],
 )
@@ -146,12 +155,12 @@ def driver_python():
 
 def timing_policy():
     """One round's iteration policy as JSON: a change to it re-runs the timing jobs, nothing
-    else. The number of rounds is not in it, so raising it re-times only the new rounds.
+    else. The rounds and their target are not in it: raising them times only the new rounds.
     """
     policy = {
         key: value
         for key, value in config["timing"].items()
-        if key not in ("threads", "rounds")
+        if key not in ("threads", "min_rounds", "max_rounds", "target")
     }
     return json.dumps(policy, sort_keys=True)
 
@@ -228,12 +237,50 @@ def per_model(pattern):
     return [pattern.format(model=model_id) for model_id in MODELS]
 
 
-def timing_rounds():
-    """Every round of every (model, device, runtime) the run measures."""
+def round_file(cell, number):
+    model_id, device, runtime = cell
+    return f"results/timing/{model_id}/{device}/{runtime}/round{number}.json"
+
+
+FINISHED_ROUNDS = {}  # path -> (mtime, record): the input function runs after every round
+
+
+def finished_round(cell, number):
+    """A round's record once it is on disk for good (not about to be re-run), else None."""
+    model_id, device, runtime = cell
+    try:
+        checkpoints.timing.get(
+            model=model_id, device=device, runtime=runtime, round=str(number)
+        )
+    except IncompleteCheckpointException:
+        return None
+    path = Path(round_file(cell, number))
+    mtime = path.stat().st_mtime_ns
+    if FINISHED_ROUNDS.get(path, (None,))[0] != mtime:
+        FINISHED_ROUNDS[path] = (mtime, read_json(path))
+    return FINISHED_ROUNDS[path][1]
+
+
+def cell_rounds(cell, planned):
+    """The planned rounds, then one more at a time while every round so far is done and the
+    cell's interval at some batch size is wider than the target, up to max_rounds. Each round
+    is a checkpoint: Snakemake asks again when one finishes, so the extra rounds stay
+    round-major (a later round has a lower priority) across the cells that need them."""
+    rounds = list(planned)
+    while rounds[-1] < ROUNDS["max_rounds"]:
+        records = [finished_round(cell, number) for number in rounds]
+        if None in records or not wide_batch_sizes(records, ROUNDS["target"]):
+            break
+        rounds.append(rounds[-1] + 1)
+    return rounds
+
+
+def timing_rounds(wildcards):
+    """Every round of every (model, device, runtime) the run measures, as far as known now."""
     return [
-        f"results/timing/{model_id}/{device}/{runtime}/round{number}.json"
-        for (model_id, device, runtime), numbers in ROUND_PLAN.items()
-        for number in numbers
+        round_file(cell, number)
+        for cell, planned in ROUND_PLAN.items()
+        for number in cell_rounds(cell, planned)
     ]
 
 

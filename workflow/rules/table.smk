@@ -23,7 +23,7 @@ rule table:
         python=driver_python(),
         devices=devices_arg(),
         batch_sizes=batch_sizes_arg(),
-        max_cv=config["max_cv"],
+        target=ROUNDS["target"],
         max_probe_deviation=config["max_probe_deviation"],
         reference=reference_arg,
         flops_counter=config["flops_counter"],
@@ -31,7 +31,7 @@ rule table:
         "{params.python} workflow/scripts/make_table.py --resolved {input.resolved}"
         " --labels {input.labels} --complexity {input.complexity} --cells {input.cells} --measurements {input.measurements}"
         " --environment {input.environment} --devices {params.devices} --batch-sizes {params.batch_sizes}"
-        " --seed-table {input.seed_table} --max-cv {params.max_cv}"
+        " --seed-table {input.seed_table} --target {params.target}"
         " --max-probe-deviation {params.max_probe_deviation} {params.reference}"
         " --flops-counter {params.flops_counter}"
         " --markdown {output.markdown} --csv {output.csv} > {log} 2>&1"

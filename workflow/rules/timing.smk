@@ -1,4 +1,5 @@
-rule timing:
+# a checkpoint: once a round is on disk, the measurements rule decides whether the cell gets another
+checkpoint timing:
     input:
         resolved="results/resolved/{model}.json",
         export=onnx_export,
@@ -31,7 +32,7 @@ rule timing:
 # statistics of each cell over its rounds, and the environments they ran in.
 rule measurements:
     input:
-        timing=timing_rounds(),
+        timing=timing_rounds,
         code=step_code("measurements"),
         pins=driver_pins(),
     output:
@@ -52,10 +53,10 @@ rule measurements:
         DRIVER_CONDA_ENV
     params:
         python=driver_python(),
-        max_cv=config["max_cv"],
+        target=ROUNDS["target"],
         max_probe_deviation=config["max_probe_deviation"],
     shell:
         "{params.python} workflow/scripts/make_measurements.py {input.timing}"
-        " --max-cv {params.max_cv} --max-probe-deviation {params.max_probe_deviation}"
+        " --target {params.target} --max-probe-deviation {params.max_probe_deviation}"
         " --measurements {output.measurements} --cells {output.cells}"
         " --environment {output.environment} > {log} 2>&1"

@@ -11,16 +11,17 @@ from posebench.records import read_json, write_json, write_text
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("timing", type=Path, nargs="+", help="results/timing/{id}/{device}/{runtime}/round{N}.json")
-    parser.add_argument("--max-cv", type=float, required=True, help="unsteady over this within- or between-round CV")
+    parser.add_argument("--target", type=float, required=True,
+                        help="unsteady while the 95%% interval's relative half-width is over this")
     parser.add_argument("--max-probe-deviation", type=float, required=True,
-                        help="unsteady when the probe moved, or stood off the run's median, by more than this")
+                        help="unsteady when the median round's probe stood further than this off the run's median")
     parser.add_argument("--measurements", type=Path, required=True)
     parser.add_argument("--cells", type=Path, required=True)
     parser.add_argument("--environment", type=Path, required=True)
     args = parser.parse_args()
     records = [read_json(path) for path in args.timing]
     measurements = measurement_table(records)
-    cells = cell_table(measurements, args.max_cv, args.max_probe_deviation)
+    cells = cell_table(measurements, args.target, args.max_probe_deviation)
     write_json(args.environment, collect_environment(records))
     write_text(args.measurements, measurements.to_csv(index=False))
     write_text(args.cells, cells.to_csv(index=False))

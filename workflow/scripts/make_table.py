@@ -21,7 +21,7 @@ def main() -> None:
     parser.add_argument("--devices", nargs="+", required=True, help="the devices this run timed on")
     parser.add_argument("--batch-sizes", type=int, nargs="+", required=True)
     parser.add_argument("--seed-table", type=Path, required=True, help="to mark cells beyond the seed")
-    parser.add_argument("--max-cv", type=float, required=True)
+    parser.add_argument("--target", type=float, required=True, help="the interval's relative half-width to mark above")
     parser.add_argument("--max-probe-deviation", type=float, required=True)
     parser.add_argument("--reference", type=Path, help="a reference run's measurements.csv: its probe beside ours")
     parser.add_argument("--reference-name", help="what to call the reference run")
@@ -44,7 +44,7 @@ def main() -> None:
     reference = probe_summary(read_table(args.reference)) if args.reference else None
     write_text(args.csv, render_csv(rows, args.batch_sizes))
     write_text(args.markdown, render_markdown(
-        rows, read_json(args.environment), args.batch_sizes, read_seed_csv(args.seed_table), args.max_cv,
+        rows, read_json(args.environment), args.batch_sizes, read_seed_csv(args.seed_table), args.target,
         args.max_probe_deviation, probe_summary(read_table(args.measurements)), reference,
         args.reference_name or (str(args.reference.parent) if args.reference else None), args.flops_counter,
     ))

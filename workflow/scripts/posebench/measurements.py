@@ -13,11 +13,9 @@ from .statistics import cell_statistics
 
 CELL_KEYS = ["id", "device", "runtime", "batch_size"]
 MEASURED = "measured"
-# why a cell is unsteady, as cells.csv's `unsteady` column names it
-WITHIN_ROUND = "within-round CV"
-BETWEEN_ROUNDS = "between-round CV"
-PROBE_MOVED = "probe moved in a round"
-PROBE_OFF = "probe off the run's median"
+# why a cell is marked unsteady, as cells.csv's `unsteady` column names it
+WIDE = "interval ±%.0f%% after %d rounds"
+PROBE_SHIFTED = "probe %.0f%% %s the run's median"
 
 
 def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
@@ -38,6 +36,8 @@ def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
             "threads": record["threads"], "status": batch["status"],
             "kind": batch.get("kind", ""), "stage": batch.get("stage", ""), "message": batch.get("message", batch.get("reason", "")),
             "warmup": batch.get("warmup"), "iterations": batch.get("iterations"), "capped": batch.get("capped"),
+            "warmup_seconds": batch.get("warmup_seconds"), "probe_seconds": batch.get("probe_seconds"),
+            "timed_seconds": float(sum(seconds)) if seconds else None,
             "fps_mean": batch.get("fps_mean"), "fps_median": float(np.median(fps)) if seconds else None,
             "fps_std": batch.get("fps_std"),
             "probe_before": before.get("probe_gflops_per_s"), "probe_after": after.get("probe_gflops_per_s"),
@@ -78,32 +78,35 @@ def run_probe_medians(measurements: pd.DataFrame) -> pd.Series:
 
 def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     """Each round's probe drift (after / before - 1), its offset from the run's median probe
-    (the further of before and after), and its FPS per GFLOP/s of probe (the round's mean
-    reading): times a reference probe, the FPS it would read on a machine of that speed."""
+    (the further of before and after), its shift (its mean reading / the run's median - 1,
+    signed), and its FPS per GFLOP/s of probe (the round's mean reading): times a reference
+    probe, the FPS it would read on a machine of that speed."""
     table = measurements.copy()
     median = table["device"].map(run_probe_medians(table))
+    mean_reading = (table["probe_before"] + table["probe_after"]) / 2
     table["probe_drift"] = (table["probe_after"] / table["probe_before"] - 1).abs()
     table["probe_offset"] = np.maximum(
         (table["probe_before"] / median - 1).abs(), (table["probe_after"] / median - 1).abs()
     )
-    table["fps_per_probe"] = table["fps_mean"] / ((table["probe_before"] + table["probe_after"]) / 2)
+    table["probe_shift"] = mean_reading / median - 1
+    table["fps_per_probe"] = table["fps_mean"] / mean_reading
     return table
 
 
-def unsteady_reasons(cell: Dict[str, float], max_cv: float, max_probe_deviation: float) -> str:
+def unsteady_reasons(cell: Dict[str, float], target: float, max_probe_deviation: float) -> str:
+    """Why a cell is not known to the target: its interval is still wider than the target (after
+    every round it was given), or the machine was clearly faster or slower than the run's
+    median under most of its rounds (the median round's probe shift)."""
     reasons = []
-    if cell["within_round_cv"] > max_cv:
-        reasons.append("%s %.3f" % (WITHIN_ROUND, cell["within_round_cv"]))
-    if cell["between_round_cv"] > max_cv:
-        reasons.append("%s %.3f" % (BETWEEN_ROUNDS, cell["between_round_cv"]))
-    if cell["probe_drift"] > max_probe_deviation:
-        reasons.append("%s %.3f" % (PROBE_MOVED, cell["probe_drift"]))
-    if cell["probe_offset"] > max_probe_deviation:
-        reasons.append("%s %.3f" % (PROBE_OFF, cell["probe_offset"]))
+    if cell["ci_half_width"] > target:
+        reasons.append(WIDE % (100 * cell["ci_half_width"], cell["rounds"]))
+    if abs(cell["probe_shift"]) > max_probe_deviation:
+        side = "below" if cell["probe_shift"] < 0 else "above"
+        reasons.append(PROBE_SHIFTED % (100 * abs(cell["probe_shift"]), side))
     return "; ".join(reasons)
 
 
-def summarize_cell(rounds: pd.DataFrame, max_cv: float, max_probe_deviation: float) -> Dict[str, object]:
+def summarize_cell(rounds: pd.DataFrame, target: float, max_probe_deviation: float) -> Dict[str, object]:
     """One cell from its rounds. A round that did not measure (a failure, `/`) stands for the
     whole cell: its status and message."""
     first = rounds.iloc[0]
@@ -123,21 +126,22 @@ def summarize_cell(rounds: pd.DataFrame, max_cv: float, max_probe_deviation: flo
         status=MEASURED, kind="", stage="", message="",
         capped=bool(rounds["capped"].astype(bool).any()),
         probe_drift=float(rounds["probe_drift"].max()), probe_offset=float(rounds["probe_offset"].max()),
+        probe_shift=float(rounds["probe_shift"].median()),
         fps_per_probe=float(rounds["fps_per_probe"].mean()),
         peak_gflops_per_s=float(rounds["peak_gflops_per_s"].median()),
         max_relative_difference=rounds["max_relative_difference"].max(),
         tolerance=first["tolerance"],
     )
     cell["probe_worst_deviation"] = max(cell["probe_drift"], cell["probe_offset"])
-    cell["unsteady"] = unsteady_reasons(cell, max_cv, max_probe_deviation)
+    cell["unsteady"] = unsteady_reasons(cell, target, max_probe_deviation)
     return cell
 
 
-def cell_table(measurements: pd.DataFrame, max_cv: float, max_probe_deviation: float) -> pd.DataFrame:
+def cell_table(measurements: pd.DataFrame, target: float, max_probe_deviation: float) -> pd.DataFrame:
     """Per cell, its statistics over every round (a row per model, device, runtime, batch size)."""
     table = with_probe_deviations(measurements)
     cells = [
-        dict(zip(CELL_KEYS, key), **summarize_cell(rounds, max_cv, max_probe_deviation))
+        dict(zip(CELL_KEYS, key), **summarize_cell(rounds, target, max_probe_deviation))
         for key, rounds in table.groupby(CELL_KEYS, sort=False)
     ]
     return pd.DataFrame(cells)

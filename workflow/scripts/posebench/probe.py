@@ -60,8 +60,10 @@ def machine_load() -> Dict[str, float]:
 
 
 def probe_state(probe: Callable[[], float]) -> Dict[str, float]:
-    """The probe's GFLOP/s and the load, as one snapshot."""
-    return dict(machine_load(), probe_gflops_per_s=probe())
+    """The probe's GFLOP/s and the load, as one snapshot, with the wall time the probe took."""
+    start = time.perf_counter()
+    gflops = probe()
+    return dict(machine_load(), probe_gflops_per_s=gflops, probe_seconds=time.perf_counter() - start)
 
 
 def peak_gflops(device: str, repeats: int = 5) -> Dict[str, float]:

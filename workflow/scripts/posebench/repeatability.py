@@ -1,7 +1,8 @@
 """How well a run repeats: two complete runs of the same subset, A then B, cell by cell. For each
 cell the ratio A / B of the mean FPS (raw, and scaled by each round's machine-speed probe), then
-the median and 90th percentile of |A/B - 1|, the worst cell, and whether every cell off by more
-than the tolerance was marked unsteady in A or in B."""
+the median and 90th percentile of |A/B - 1|, the worst cell, whether every cell off by more
+than the tolerance was marked in A or in B, how many cells each run marked, how often each run's
+95% interval holds the other run's mean, and the rounds each cell took."""
 from __future__ import annotations
 
 from typing import Dict
@@ -18,14 +19,34 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
     """A row per cell measured in both runs: both means, the ratios A / B of raw FPS and of FPS
     per GFLOP/s of probe (FPS as if every round had run on a machine of the same speed), and
     whether A or B marked the cell unsteady."""
-    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds"]
+    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high"]
     a = a_cells[a_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     b = b_cells[b_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
     both["ratio"] = both["fps_mean_a"] / both["fps_mean_b"]
     both["scaled_ratio"] = both["fps_per_probe_a"] / both["fps_per_probe_b"]
-    both["flagged"] = both["unsteady_a"].fillna("").astype(bool) | both["unsteady_b"].fillna("").astype(bool)
+    both["marked_a"] = both["unsteady_a"].fillna("").astype(bool)
+    both["marked_b"] = both["unsteady_b"].fillna("").astype(bool)
+    both["flagged"] = both["marked_a"] | both["marked_b"]
+    # the interval's centre is the mean of the round means, the quantity the interval is about
+    centre_a, centre_b = (both["ci_low_a"] + both["ci_high_a"]) / 2, (both["ci_low_b"] + both["ci_high_b"]) / 2
+    both["a_holds_b"] = (both["ci_low_a"] <= centre_b) & (centre_b <= both["ci_high_a"])
+    both["b_holds_a"] = (both["ci_low_b"] <= centre_a) & (centre_a <= both["ci_high_b"])
     return both.reset_index()
+
+
+def run_summary(pairs: pd.DataFrame, min_rounds: int) -> Dict[str, object]:
+    """What the method costs and promises, over both runs: cells marked, interval coverage (each
+    run's interval against the other's mean, both ways) and rounds per cell."""
+    rounds = pd.concat([pairs["rounds_a"], pairs["rounds_b"]])
+    return {
+        "marked_a": int(pairs["marked_a"].sum()), "marked_b": int(pairs["marked_b"].sum()),
+        "marked_share": float(pd.concat([pairs["marked_a"], pairs["marked_b"]]).mean()),
+        "coverage": float(pd.concat([pairs["a_holds_b"], pairs["b_holds_a"]]).mean()),
+        "mean_rounds": float(rounds.mean()),
+        "cell_runs_beyond_min_rounds": int((rounds > min_rounds).sum()),
+        "cell_runs": int(len(rounds)),
+    }
 
 
 def summary(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, object]:
@@ -43,12 +64,22 @@ def summary(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, object]:
     }
 
 
-def render(pairs: pd.DataFrame, label: str) -> str:
+def render(pairs: pd.DataFrame, label: str, min_rounds: int) -> str:
     table = pairs.assign(
         a=pairs["fps_mean_a"].round(2), b=pairs["fps_mean_b"].round(2), ratio=pairs["ratio"].round(3),
-        scaled_ratio=pairs["scaled_ratio"].round(3), flagged=pairs["flagged"].map({True: "yes", False: ""}),
-    )[["id", "device", "batch_size", "a", "b", "ratio", "scaled_ratio", "flagged"]]
-    lines = ["## %s" % label, "", table.to_markdown(index=False), ""]
+        scaled_ratio=pairs["scaled_ratio"].round(3), marked_a=pairs["unsteady_a"].fillna(""),
+        marked_b=pairs["unsteady_b"].fillna(""), holds=(pairs["a_holds_b"].astype(int) + pairs["b_holds_a"].astype(int)),
+    )[["id", "device", "batch_size", "a", "b", "ratio", "scaled_ratio", "rounds_a", "rounds_b", "marked_a", "marked_b",
+       "holds"]]
+    runs = run_summary(pairs, min_rounds)
+    lines = ["## %s" % label, "", table.to_markdown(index=False), "",
+             "`holds`: how many of the two intervals hold the other run's mean (0, 1 or 2).", ""]
+    lines.append(
+        "- marked: %d of %d cells in A, %d in B (%.0f%% of cell-runs); intervals holding the other run's mean: "
+        "%.0f%%; rounds per cell: %.2f on average, %d of %d cell-runs beyond min_rounds (%d)"
+        % (runs["marked_a"], len(pairs), runs["marked_b"], 100 * runs["marked_share"], 100 * runs["coverage"],
+           runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"], min_rounds)
+    )
     for column, name in (("ratio", "raw FPS"), ("scaled_ratio", "FPS scaled by the probe")):
         found = summary(pairs, column)
         lines.append(

@@ -1,12 +1,15 @@
-"""Which rounds each measurement has: rounds 1..N of the config, any later rounds already measured
-(a re-measurement of unsteady cells), and the extra rounds a re-measurement asks for. Read when
-the Snakefile is parsed, before any job runs."""
+"""Which rounds each measurement has: rounds 1..min_rounds of the config, any later rounds already
+measured, and the extra rounds a re-measurement asks for (read when the Snakefile is parsed,
+before any job runs); then, once those are on disk, one more round at a time while the cell's
+interval is wider than the target (read again each time a round finishes)."""
 from __future__ import annotations
 
 import csv
 import re
 from pathlib import Path
-from typing import Dict, List, Set, Tuple
+from typing import Dict, Iterable, List, Set, Tuple
+
+from .statistics import relative_half_width
 
 ROUND_FILE = re.compile(r"round(\d+)\.json")
 Cell = Tuple[str, str, str]  # model id, device, runtime
@@ -50,3 +53,24 @@ def planned_rounds(
             have |= set(range(last + 1, last + 1 + remeasure))
         planned[cell] = sorted(have)
     return planned
+
+
+def round_means_by_batch(records: Iterable[Dict[str, object]]) -> Dict[str, List[float]]:
+    """Per batch size measured in every round, the rounds' mean FPS. A batch size that failed or
+    does not apply in any round asks for no more rounds: its cell stands as that."""
+    records = list(records)
+    means: Dict[str, List[float]] = {}
+    for size in records[0]["batches"] if records else []:
+        batches = [record["batches"].get(size, {}) for record in records]
+        if all(batch.get("status") == "measured" for batch in batches):
+            means[size] = [float(batch["fps_mean"]) for batch in batches]
+    return means
+
+
+def wide_batch_sizes(records: Iterable[Dict[str, object]], target: float) -> List[str]:
+    """The batch sizes whose 95% interval over these rounds is wider than target (relative
+    half-width): each needs another round."""
+    return sorted(
+        (size for size, means in round_means_by_batch(records).items() if relative_half_width(means) > target),
+        key=int,
+    )

@@ -16,15 +16,31 @@ def fps_values(seconds: Sequence[float]) -> np.ndarray:
 
 
 def confidence_interval(round_means: Sequence[float], fps: Sequence[float]) -> Dict[str, float]:
-    """A 95% Student's t interval of the mean FPS. Its unit is the round when there are two or
-    more (iterations within one process are not independent; rounds are); with one round, the
-    iterations, which understates what a re-run would show."""
+    """A 95% Student's t interval of the mean FPS, and its half-width relative to its centre. Its
+    unit is the round when there are two or more (iterations within one process are not
+    independent; rounds are); with one round, the iterations, which understates what a re-run
+    would show."""
     sample = np.asarray(round_means if len(round_means) >= 2 else fps, dtype=float)
     if len(sample) < 2:
-        return {"ci_low": float("nan"), "ci_high": float("nan")}
+        return {"ci_low": float("nan"), "ci_high": float("nan"), "ci_half_width": float("nan")}
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(sample) - 1) * stats.sem(sample)
     centre = float(np.mean(sample))
-    return {"ci_low": centre - half, "ci_high": centre + half}
+    return {"ci_low": centre - half, "ci_high": centre + half, "ci_half_width": float(half / centre)}
+
+
+def relative_half_width(round_means: Sequence[float]) -> float:
+    """The 95% interval's half-width over the round means, relative to their mean: how far the
+    cell's mean may stand from the truth. Infinite with fewer than two rounds (unknown)."""
+    if len(round_means) < 2:
+        return float("inf")
+    return confidence_interval(round_means, round_means)["ci_half_width"]
+
+
+def latency_percentiles(seconds: Sequence[float]) -> Dict[str, float]:
+    """p50, p90 and p99 of the per-iteration seconds (MLPerf's single-stream scenario reports the
+    90th): what a deployment engineer reads as latency."""
+    p50, p90, p99 = np.percentile(np.asarray(seconds, dtype=float), [50, 90, 99])
+    return {"latency_p50_s": float(p50), "latency_p90_s": float(p90), "latency_p99_s": float(p99)}
 
 
 def coefficient_of_variation(values: Sequence[float], ddof: int = 1) -> float:
@@ -37,12 +53,15 @@ def coefficient_of_variation(values: Sequence[float], ddof: int = 1) -> float:
 
 def cell_statistics(rounds_seconds: List[Sequence[float]]) -> Dict[str, float]:
     """A cell over all its rounds: the seed's mean ± population std of per-iteration FPS over
-    every iteration of every round, their median, the interval, and the two spreads."""
+    every iteration of every round, their median, the interval (and its relative half-width), the
+    two spreads, and the latency percentiles over every iteration."""
     per_round = [fps_values(seconds) for seconds in rounds_seconds]
     everything = np.concatenate(per_round)
     round_means = [float(np.mean(fps)) for fps in per_round]
+    seconds = np.concatenate([np.asarray(values, dtype=float) for values in rounds_seconds])
     return dict(
         confidence_interval(round_means, everything),
+        **latency_percentiles(seconds),
         fps_mean=float(np.mean(everything)),
         fps_std=float(np.std(everything)),
         fps_median=float(np.median(everything)),

@@ -11,7 +11,8 @@ TABLE_DEVICES = [("cuda", "gpu", "GPU"), ("cpu", "cpu", "CPU")]  # the seed's or
 MARK_CAPPED = "<sup>c</sup>"
 MARK_BEYOND_SEED = "<sup>b</sup>"
 MARK_SEED_MAP = "<sup>s</sup>"
-MARK_UNSTEADY = "<sup>v</sup>"
+MARK_WIDE = "<sup>±%.0f%%</sup>"
+MARK_PROBE = "<sup>p</sup>"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
     "gflops", "gflops_counter", "params_m", "mmcv_gflops", "thop_gflops", "thop_params_m", "torch_gflops",
@@ -21,8 +22,9 @@ COMPLEXITY_COLUMNS = [
 ]
 # per FPS cell in table.csv: the cell's text, then its statistics over every round
 FPS_FIELDS = [
-    "", "_mean", "_std", "_median", "_ci_low", "_ci_high", "_rounds", "_iterations", "_capped",
-    "_within_round_cv", "_between_round_cv", "_probe_worst_deviation", "_unsteady", "_hosts",
+    "", "_mean", "_std", "_median", "_ci_low", "_ci_high", "_ci_half_width", "_rounds", "_iterations", "_capped",
+    "_latency_p50_s", "_latency_p90_s", "_latency_p99_s",
+    "_within_round_cv", "_between_round_cv", "_probe_shift", "_probe_worst_deviation", "_unsteady", "_hosts",
 ]
 # cells.csv's column behind each field
 CELL_COLUMN = {field: {"mean": "fps_mean", "std": "fps_std", "median": "fps_median"}.get(field[1:], field[1:])
@@ -157,14 +159,19 @@ def number_cell(value: object) -> str:
     return seed_number(value) if isinstance(value, float) else str(value)
 
 
-def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]]) -> str:
+def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]], target: float,
+             max_probe_deviation: float) -> str:
+    """The cell's mean ± std, with its marks: cut short, its interval's half-width where that is
+    wider than the target, the probe where the machine was off its median under it."""
     cell = str(row[key])
     if key + "_mean" not in row:
         return cell
     if row[key + "_capped"]:
         cell += MARK_CAPPED
-    if row[key + "_unsteady"]:
-        cell += MARK_UNSTEADY
+    if row[key + "_ci_half_width"] > target:
+        cell += MARK_WIDE % (100 * row[key + "_ci_half_width"])
+    if abs(row[key + "_probe_shift"]) > max_probe_deviation:
+        cell += MARK_PROBE
     if seed_row and seed_row.get(key) == NOT_APPLICABLE:
         cell += MARK_BEYOND_SEED
     return cell
@@ -180,7 +187,8 @@ def markdown_columns(batch_sizes: List[int]) -> List[str]:
     return columns
 
 
-def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]]) -> List[str]:
+def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]],
+                   target: float, max_probe_deviation: float) -> List[str]:
     height, width = row["input_size"].split("x")
     config_path = row["config"] if str(row["config"]).startswith(("./", "/")) else "configs/" + str(row["config"])
     cells = [
@@ -189,7 +197,8 @@ def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Opt
         number_cell(row["gflops"]), number_cell(row["params_m"]),
     ]
     for _, column_device, _ in TABLE_DEVICES:
-        cells += [fps_cell(row, fps_key(column_device, size), seed_row) for size in batch_sizes]
+        cells += [fps_cell(row, fps_key(column_device, size), seed_row, target, max_probe_deviation)
+                  for size in batch_sizes]
     return cells
 
 
@@ -265,7 +274,7 @@ def render_markdown(
     environment: List[Dict[str, object]],
     batch_sizes: List[int],
     seed: Dict[str, Dict[str, str]],
-    max_cv: float,
+    target: float,
     max_probe_deviation: float,
     probe: Dict[str, Dict[str, float]],
     reference: Optional[Dict[str, Dict[str, float]]] = None,
@@ -290,17 +299,18 @@ def render_markdown(
         "",
         "### Measurement",
         "",
-        "- each FPS cell: %s round(s), separate processes run round-major across the table; the mean ± "
-        "population std of per-iteration FPS over every iteration of every round. `table.csv` adds the "
-        "median, a 95%% confidence interval, the within- and between-round CV and the probe's worst "
-        "deviation; `measurements.csv` has every round." % ("–".join(str(n) for n in (rounds[0], rounds[-1]))
-                                                            if len(rounds) > 1 else (rounds or ["no"])[0]),
+        "- each FPS cell: %s round(s), separate processes run round-major across the table, more rounds "
+        "while its 95%% interval is wider than ±%g%%; the mean ± population std of per-iteration FPS over "
+        "every iteration of every round. `table.csv` adds the median, the interval, the p50, p90 and "
+        "p99 latency, the within- and between-round CV and the probe's shift; `measurements.csv` has "
+        "every round." % ("–".join(str(n) for n in (rounds[0], rounds[-1])) if len(rounds) > 1
+                          else (rounds or ["no"])[0], 100 * target),
     ] + probe_lines(probe, reference, reference_name) + [
         "",
         "| " + " | ".join(columns) + " |",
         "|" + "|".join([" :--- "] + [" :---: "] * (len(columns) - 1)) + "|",
     ]
-    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]))) + " |" for row in rows]
+    lines += ["| " + " | ".join(markdown_cells(row, batch_sizes, seed.get(row["id"]), target, max_probe_deviation)) + " |" for row in rows]
     lines += [""] + not_applicable_lines(rows) + [
         "<sup>1</sup> We run several iterations and time each; the mean and standard deviation of FPS are shown.",
         "",
@@ -309,13 +319,14 @@ def render_markdown(
         "Input size as the seed prints it, (C, W, H). `%s`: does not apply (why: listed under the "
         "table). `%s`: no such device where this ran. `%s`: not measured. "
         "%s: cut short of the seed's iterations by the time budget (`config/config.yaml`, `timing`). "
-        "%s: unsteady: the CV within a round or between rounds is over %g, or the machine-speed probe "
-        "moved by more than %g during a round or stood that far off the run's median (`table.csv` "
-        "says which). "
+        "<sup>±N%%</sup>: not known to the target: the 95%% interval of the mean is ±N%% wide, wider than "
+        "±%g%%, after every round it was given. %s: the machine-speed probe stood more than %g%% off the "
+        "run's median under most of the cell's rounds: the machine was not the same (`table.csv`, "
+        "`_unsteady`, says both). "
         "%s: measured here, where the seed printed `/`. %s: mAP from the seed table, no MMPose "
         "metafile lists this config. `error`, `OOM`: the model failed there (out of memory for `OOM`); "
         "`table.csv` and the job's log under `logs/` say how."
-        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, MARK_UNSTEADY, max_cv, max_probe_deviation,
+        % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, 100 * target, MARK_PROBE, 100 * max_probe_deviation,
            MARK_BEYOND_SEED, MARK_SEED_MAP),
         "",
     ]

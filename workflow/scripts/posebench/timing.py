@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import importlib
+import os
 import socket
 import statistics
 import time
@@ -52,10 +53,11 @@ def run_iterations(
     to the seed's count, or until the steady-state ones have taken over long_iteration_s; a
     steady-state call that alone takes that long is a long iteration, and is kept as the first
     timed one (the seed's single warm-up for long iterations)."""
-    warmups, steady_seconds = 0, 0.0
+    warmups, steady_seconds, warmup_seconds = 0, 0.0, 0.0
     timed: List[float] = []
     while warmups < policy["warmup"]:
         seconds = _timed(step, synchronize, clock)
+        warmup_seconds += seconds
         if warmups and seconds > policy["long_iteration_s"]:
             timed.append(seconds)
             progress("iteration %d/%d: %.4f s (long: warm-ups end)" % (1, policy["iterations"], seconds))
@@ -76,6 +78,7 @@ def run_iterations(
         fps_summary(timed),
         seconds=timed,
         warmup=warmups,
+        warmup_seconds=warmup_seconds,
         iterations=len(timed),
         capped=len(timed) < policy["iterations"],
     )
@@ -107,6 +110,37 @@ def prepare_device(device: str, threads: int) -> None:
         torch.backends.cudnn.benchmark = True  # as the seed's 0.x configs set it
 
 
+def process_started_at() -> Optional[float]:
+    """When this process started (seconds since the epoch, to the clock tick), from /proc; None
+    where there is none."""
+    try:
+        with open("/proc/self/stat") as handle:
+            ticks = int(handle.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
+        with open("/proc/stat") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Phases:
+    """Where a round's wall time goes: seconds from one named mark to the next, the first from
+    the process's start (interpreter start-up and the script's own imports)."""
+
+    def __init__(self, entered: Optional[float] = None):
+        started = process_started_at()
+        self.seconds: Dict[str, float] = {}
+        self.last = started if started is not None else (entered or time.time())
+        self.started_at = datetime.datetime.fromtimestamp(self.last, datetime.timezone.utc).isoformat()
+        if entered is not None:
+            self.mark("start", entered)
+
+    def mark(self, name: str, at: Optional[float] = None) -> None:
+        at = time.time() if at is None else at
+        self.seconds[name] = self.seconds.get(name, 0.0) + max(0.0, at - self.last)
+        self.last = at
+
+
 def time_model(
     resolved: Dict[str, object],
     device: str,
@@ -117,30 +151,43 @@ def time_model(
     runtime: str = EAGER,
     export_dir: Optional[Path] = None,
     round_number: int = 1,
+    phases: Optional[Phases] = None,
 ) -> Dict[str, object]:
     """Time the test step at each batch size (one round); under a runtime other than eager, only
-    after the runtime has shown, at that batch size, that it computes what eager computes."""
+    after the runtime has shown, at that batch size, that it computes what eager computes.
+    `phases` records where the round's wall time goes."""
+    phases = phases or Phases()
     started = now()
     prepare_device(device, threads)
     backend = get_backend(resolved["backend"])
+    backend.versions()  # imports the libraries: their time is the imports', not the build's
+    phases.mark("imports")
     flip = bool((resolved["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
     sizes = [size for size in batch_sizes if batch_applies(resolved, size)]
     try:
         with model_stage("build"):
             model = backend.build_seeded(resolved["model_cfg"]).to(device)
+        phases.mark("build")
         checks = {}
         if runtime != EAGER:
             checks = runtime_module().use_runtime(
                 backend, model, resolved, runtime, device, threads, export_dir, sizes, progress
             )
+            phases.mark("runtime")
         probe = probe_kernel(device)
+        phases.mark("probe")
         batches = batches_not_taken({
             str(size): time_batch(backend, model, resolved, size, device, policy, progress, checks.get(size), probe)
             for size in batch_sizes
         })
+        phases.mark("batches")
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         batches = {str(size): failure.record for size in batch_sizes}
+    peak = peak_gflops(device) if round_number == 1 else None
+    phases.mark("peak")
+    environment = describe_environment(backend, device, threads)
+    phases.mark("environment")
     return {
         "id": resolved["id"],
         "config_hash": resolved["config_hash"],
@@ -157,8 +204,10 @@ def time_model(
         "timed_region": TIMED_REGION.format(flip=" and its flip-test pass" if flip else ""),
         "batches": batches,
         # the device's peak (for runtimes.md) once per measurement, in its first round
-        "peak": peak_gflops(device) if round_number == 1 else None,
-        "environment": describe_environment(backend, device, threads),
+        "peak": peak,
+        "environment": environment,
+        "process_started_at": phases.started_at,
+        "phases": phases.seconds,
     }
 
 
@@ -218,12 +267,14 @@ def time_batch(backend, model, resolved, batch_size, device, policy, progress, c
             warmed_up = (lambda: before.update(probe_state(probe))) if probe else (lambda: None)
             measured = run_iterations(step, device_synchronizer(device), policy, progress, warmed_up=warmed_up)
             after = probe_state(probe) if probe else {}
+            probe_seconds = before.get("probe_seconds", 0.0) + after.get("probe_seconds", 0.0)
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         if device == "cuda":
             torch.cuda.empty_cache()
         return failure.record
     progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
+    measured["probe_seconds"] = probe_seconds
     if probe:
         measured["probe_before"], measured["probe_after"] = before, after
         progress("probe: %.1f GFLOP/s before, %.1f after; load %s"
