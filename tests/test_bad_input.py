@@ -93,6 +93,16 @@ CASES = {
         ["--config", "devices=[cpu,tpu]"],
         "posebench: config: field devices.1: 'tpu' is not one of ['cpu', 'cuda']",
     ),
+    "max rounds below min rounds": (
+        lambda w: None,
+        ["--config", "timing={min_rounds: 3, max_rounds: 2}"],
+        "posebench: config: field timing.max_rounds: 2 is fewer than timing.min_rounds (3)",
+    ),
+    "target not positive": (
+        lambda w: None,
+        ["--config", "timing={target: 0}"],
+        "posebench: config: field timing.target: 0 is less than or equal to the minimum of 0",
+    ),
     "missing device": (
         lambda w: None,
         ["--config", "devices=[cpu,cuda]"],

@@ -65,9 +65,3 @@ def test_a_cell_wider_than_the_target_gets_rounds_up_to_the_maximum_interleaved_
     output = planned.stdout + planned.stderr
     assert not re.search(r"(rule|checkpoint) timing:", output) and "rule measurements:" in output
 
-
-def test_max_rounds_below_min_rounds_is_one_line(workflow):
-    done = run(workflow, "min_rounds: 3, max_rounds: 2", dry=True)
-    assert done.returncode != 0
-    assert "config: field timing.max_rounds: 2 is fewer than timing.min_rounds (3)" in done.stderr
-    assert not (workflow.root / "results").exists()
