@@ -22,3 +22,11 @@ include: "workflow/rules/plots.smk"
 rule all:
     input:
         get_final_output(),
+
+
+onsuccess:
+    cancel_selection_timers()
+
+
+onerror:
+    cancel_selection_timers()

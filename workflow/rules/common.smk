@@ -5,6 +5,7 @@ import re
 import shlex
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from snakemake.exceptions import IncompleteCheckpointException
@@ -396,3 +397,12 @@ def get_final_output():
         names.append("runtimes.md")
     outputs = [in_table_dir(name) for name in names]
     return outputs + [file for extension in FORMATS for file in plot_files(extension)]
+
+
+def cancel_selection_timers():
+    """Snakemake re-runs its job selection on a timer (the profile's max-jobs-per-timespan) and
+    does not exit before its last timer has fired: up to 20 s after the last job. Once the run
+    is over no selection is left to make."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()

@@ -1,6 +1,9 @@
 """Time one resolved model's test-time step on one device, per batch size -> JSON.
 
 Progress (each warm-up and iteration) goes to stdout as it happens; the rule sends it to the log.
+The round runs in a child forked from the backend's warm process (posebench/warm.py), which has
+imported torch and MMPose already; with POSEBENCH_WARM=0, or where there is none to be had, in
+this process.
 """
 import time
 
@@ -9,7 +12,10 @@ ENTERED = time.time()  # before the script's imports: the rest of the process's 
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import json  # noqa: E402
+import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
+
+from posebench import warm  # noqa: E402
 
 from posebench.environment import default_threads  # noqa: E402
 from posebench.records import read_json, write_json  # noqa: E402
@@ -28,12 +34,18 @@ def main() -> None:
     parser.add_argument("--policy", type=json.loads, required=True, help="the iteration policy, as JSON")
     parser.add_argument("--threads", type=int, default=None, help="default: a SLURM job's CPUs per task, else the physical cores")
     args = parser.parse_args()
+    resolved = read_json(args.resolved)
+    if not warm.in_child():
+        status = warm.run_in_server(resolved["backend"], __file__, sys.argv[1:])
+        if status is not None:
+            sys.exit(status)
     threads = args.threads or default_threads()
     progress = functools.partial(print, flush=True)
     timing = time_model(
-        read_json(args.resolved), args.device, args.batch_sizes, args.policy, threads, progress,
+        resolved, args.device, args.batch_sizes, args.policy, threads, progress,
         args.runtime, args.export_dir, args.round, Phases(ENTERED),
     )
+    timing["process"] = "forked from a warm process" if warm.in_child() else "started for the round"
     write_json(args.output, timing)
 
 

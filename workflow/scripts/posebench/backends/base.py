@@ -29,6 +29,11 @@ class Backend:
             "mmpose": mmpose.__version__,
         }
 
+    def import_libraries(self) -> None:
+        """Import what building and running a model imports, without running any torch
+        operation (a warm process forks children after this)."""
+        self.versions()
+
     def load_config(self, config_file: Path) -> Dict[str, Any]:
         """The merged config (inheritance resolved) as plain JSON-able data.
 

@@ -31,6 +31,10 @@ class MMPose0(Backend):
         dataset_info = cfg.get("dataset_info") or cfg.data.test.get("dataset_info")
         return [int(index) for index in DatasetInfo(dataset_info).flip_index] if dataset_info else None
 
+    def import_libraries(self) -> None:
+        super().import_libraries()
+        import mmpose.models  # noqa: F401
+
     def build_model(self, model_cfg: Dict[str, Any]):
         from mmpose.models import build_posenet
 

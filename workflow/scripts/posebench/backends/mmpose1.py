@@ -20,6 +20,10 @@ class MMPose1(Backend):
 
         return dict(super().versions(), mmengine=mmengine.__version__)
 
+    def import_libraries(self) -> None:
+        super().import_libraries()
+        self._fill_registries()
+
     def load_config(self, config_file: Path) -> Dict[str, Any]:
         from mmengine.config import Config
 

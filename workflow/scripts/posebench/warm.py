@@ -1,0 +1,246 @@
+"""A warm process per backend: it imports torch and the backend's libraries once, then forks a
+fresh child for each round. A round then pays neither the interpreter's start-up nor the imports,
+and stays a process of its own: its model, allocator, thread pool and oneDNN primitives are made
+from nothing in the child, as in a process started for it (the server runs no torch operation,
+so no thread pool exists before the fork).
+
+The timing rule's command (time_model.py) connects to the server over a Unix socket and passes
+its stdout and stderr (the job's log), its arguments, working folder and environment; the child
+runs the round with them, and the command exits with the child's status. A command killed while
+its round runs (Snakemake cancelling, the OOM killer) closes the socket, and the server kills the
+child. Where no server listens yet the command starts one; a server ends after IDLE_S seconds
+without a round. One server serves one interpreter, one copy of the code and one environment (a
+change to any of them starts another). Off with POSEBENCH_WARM=0, and where this cannot work (no
+fork or Unix sockets): then the command runs the round itself, as before."""
+from __future__ import annotations
+
+import array
+import fcntl
+import hashlib
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Dict, List, Optional
+
+IDLE_S = 300
+START_TIMEOUT_S = 300
+# read when the libraries load, so a server's children run with the server's values of these
+IMPORT_TIME_ENV = ("OMP_", "MKL_", "KMP_", "OPENBLAS_", "GOMP_", "CUDA_", "LD_", "PYTHON", "TORCH", "DNNL_", "ONEDNN_")
+EXIT = struct.Struct("!i")
+PACKAGE = Path(__file__).resolve().parent
+_IN_CHILD = []  # non-empty in a child forked for a round
+
+
+def in_child() -> bool:
+    """Whether this process is a round's child of a warm process (it runs the round itself)."""
+    return bool(_IN_CHILD)
+
+
+def enabled() -> bool:
+    return os.environ.get("POSEBENCH_WARM", "1") != "0" and hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
+
+
+def server_key(backend: str) -> str:
+    """What a server was made with: the interpreter, posebench's code, the backend and the
+    environment variables the libraries read when they load."""
+    digest = hashlib.sha256()
+    for part in [sys.executable, backend] + sorted(
+        "%s=%s" % item for item in os.environ.items() if item[0].startswith(IMPORT_TIME_ENV)
+    ):
+        digest.update(part.encode() + b"\0")
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def socket_path(backend: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / ("posebench-%d" % os.getuid())
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / ("%s.sock" % server_key(backend))
+
+
+def run_in_server(backend: str, script: str, argv: List[str]) -> Optional[int]:
+    """Run `script argv` as a forked child of the backend's warm server, with this process's
+    stdout, stderr, folder and environment; its exit status, or None where no server could be
+    had (the caller then runs it itself)."""
+    if not enabled():
+        return None
+    path = socket_path(backend)
+    connection = _connect(path) or _start_server(backend, path)
+    if connection is None:
+        return None
+    request = json.dumps({"script": script, "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+    with connection:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        connection.sendmsg([struct.pack("!I", len(request)) + request],
+                           [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [1, 2]))])
+        reply = _receive_exactly(connection, EXIT.size)
+    if reply is None:
+        print("posebench: the warm process ended before the round did", file=sys.stderr)
+        return 1
+    return EXIT.unpack(reply)[0]
+
+
+def _connect(path: Path) -> Optional[socket.socket]:
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(path))
+    except OSError:
+        connection.close()
+        return None
+    return connection
+
+
+def _start_server(backend: str, path: Path) -> Optional[socket.socket]:
+    """Start the backend's server (one at a time: a lock beside the socket) and connect once it
+    listens; None if it did not come up."""
+    with open(str(path) + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        connection = _connect(path)
+        if connection:
+            return connection
+        if path.exists():
+            path.unlink()  # a server that died without cleaning up
+        code = "import sys; sys.path.insert(0, %r); from posebench.warm import serve; serve(%r, %r)" % (
+            str(PACKAGE.parent), backend, str(path))
+        with open(str(path) + ".log", "a") as log:
+            server = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                      start_new_session=True, close_fds=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline and server.poll() is None:
+            connection = _connect(path)
+            if connection:
+                return connection
+            time.sleep(0.05)
+        return None
+
+
+def serve(backend: str, path: str) -> None:
+    """Import what every round imports, then fork a child per request until IDLE_S seconds pass
+    without one. Runs no torch operation before a fork."""
+    from .backends import get_backend
+    from . import timing  # noqa: F401  (the round's own code, imported once)
+
+    get_backend(backend).import_libraries()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(8)
+    listener.settimeout(IDLE_S)
+    print("warm process for %s: pid %d, listening on %s" % (backend, os.getpid(), path), flush=True)
+    try:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except socket.timeout:
+                break
+            connection.settimeout(None)
+            with connection:
+                _serve_one(connection, listener)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def _serve_one(connection: socket.socket, listener: socket.socket) -> None:
+    request, fds = _receive_request(connection)
+    if request is None:
+        return
+    done_read, done_write = os.pipe()  # closes in the server when the child exits
+    child = os.fork()
+    if child == 0:
+        os.close(done_read)
+        listener.close()
+        connection.close()
+        _run_child(request, fds)  # never returns
+    os.close(done_write)
+    for fd in fds:
+        os.close(fd)
+    status = _await_child(child, connection, done_read)
+    os.close(done_read)
+    try:
+        connection.sendall(EXIT.pack(status))
+    except OSError:
+        pass  # the command is gone
+
+
+def _await_child(child: int, connection: socket.socket, done: int) -> int:
+    """Wait for the child's exit; kill it if the command that asked for it goes away."""
+    while True:
+        readable, _, _ = select.select([connection, done], [], [])
+        if connection in readable and not connection.recv(1):
+            os.kill(child, signal.SIGKILL)
+            break
+        if done in readable:
+            break
+    _, status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+def _run_child(request: Dict[str, object], fds: List[int]) -> None:
+    import runpy
+
+    code = 1
+    try:
+        os.dup2(fds[0], 1)
+        os.dup2(fds[1], 2)
+        for fd in fds:
+            os.close(fd)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(str(request["cwd"]))
+        os.environ.clear()
+        os.environ.update(request["env"])
+        _IN_CHILD.append(True)
+        sys.argv = [str(request["script"])] + list(request["argv"])
+        runpy.run_path(str(request["script"]), run_name="__main__")
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+        if exit.code is not None and not isinstance(exit.code, int):
+            print(exit.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def _receive_request(connection: socket.socket):
+    fds = array.array("i")
+    header, ancillary, _, _ = connection.recvmsg(4, socket.CMSG_SPACE(2 * fds.itemsize))
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+    if header and len(header) < 4:
+        header += _receive_exactly(connection, 4 - len(header)) or b""
+    if len(header) < 4 or len(fds) != 2:
+        for fd in fds:
+            os.close(fd)
+        return None, []
+    body = _receive_exactly(connection, struct.unpack("!I", header)[0])
+    return (json.loads(body.decode()) if body is not None else None), list(fds)
+
+
+def _receive_exactly(connection: socket.socket, size: int) -> Optional[bytes]:
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
