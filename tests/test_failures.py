@@ -78,6 +78,18 @@ def child_running(process: psutil.Process, script: str):
     return None
 
 
+def rounds_forked_for(root):
+    """The children warm processes forked for rounds of the workflow at root, still running."""
+    found = []
+    for process in psutil.process_iter(["cmdline"]):
+        try:
+            if "from posebench.warm import serve" in " ".join(process.info["cmdline"] or []):
+                found += [child for child in process.children() if child.cwd() == str(root)]
+        except psutil.Error:
+            pass
+    return found
+
+
 def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow):
     model = "shufflenetv2_coco_256x192"
     log = workflow.root / "logs" / "timing" / model / "cpu" / "eager" / "round1.log"
@@ -88,9 +100,15 @@ def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow
         while not (log.exists() and "iteration 3/1000" in log.read_text()):
             assert time.time() < deadline and run.poll() is None, "the timing job never got going"
             time.sleep(0.5)
+        assert rounds_forked_for(workflow.root), "the round does not run in a warm process's child"
         job = child_running(psutil.Process(run.pid), "time_model.py")
         job.send_signal(signal.SIGKILL)  # as the OOM killer or a preempted node would
         assert run.wait(timeout=120) == 1
+        # the round's child goes with the job: nothing keeps timing beside the next run
+        deadline = time.time() + 30
+        while rounds_forked_for(workflow.root):
+            assert time.time() < deadline, "the killed job's round still runs"
+            time.sleep(0.5)
     finally:
         if run.poll() is None:
             run.kill()
