@@ -62,6 +62,7 @@ def test_a_long_iteration_gets_one_warmup_judged_on_a_steady_state_call():
     # the second call, steady and long, ends the warm-ups and is the first timed iteration
     assert (result["warmup"], result["iterations"], result["capped"]) == (1, 3, True)
     assert len(device.durations) == 6  # nothing ran beyond what was recorded
+    assert result["warmup_seconds"] == 30.0  # the kept call counts as timed, not as a warm-up
 
 
 def test_a_slow_first_call_alone_does_not_cut_the_warmups():
@@ -69,6 +70,7 @@ def test_a_slow_first_call_alone_does_not_cut_the_warmups():
     is fast in steady state still gets the seed's five warm-ups."""
     result, _ = measure([10.0] + [0.1] * 54)
     assert (result["warmup"], result["iterations"]) == (5, 50)
+    assert result["warmup_seconds"] == pytest.approx(10.4)
     assert result["seconds"] == pytest.approx([0.1] * 50)
 
 

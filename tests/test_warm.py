@@ -40,7 +40,7 @@ def call(tmp_path, *args, env=None):
 def test_a_round_runs_in_a_forked_child_with_the_callers_output_folder_environment_and_status(tmp_path):
     status, output = call(tmp_path, "3", "--flag")
     assert status == 3, output
-    _, pid, parent, in_child, cwd, value, argv = output.split(maxsplit=6)
+    _, pid, parent, in_child, cwd, value, argv = output.strip().split(maxsplit=6)
     assert in_child == "True" and cwd == str(tmp_path) and value == "seen" and argv == "['3', '--flag']"
     server = psutil.Process(int(parent))
     assert "posebench.warm import serve" in " ".join(server.cmdline())

@@ -57,12 +57,12 @@ def run_iterations(
     timed: List[float] = []
     while warmups < policy["warmup"]:
         seconds = _timed(step, synchronize, clock)
-        warmup_seconds += seconds
         if warmups and seconds > policy["long_iteration_s"]:
             timed.append(seconds)
             progress("iteration %d/%d: %.4f s (long: warm-ups end)" % (1, policy["iterations"], seconds))
             break
         warmups += 1
+        warmup_seconds += seconds
         progress("warm-up %d: %.4f s" % (warmups, seconds))
         if warmups > 1:
             steady_seconds += seconds
@@ -111,16 +111,17 @@ def prepare_device(device: str, threads: int) -> None:
 
 
 def process_started_at() -> Optional[float]:
-    """When this process started (seconds since the epoch, to the clock tick), from /proc; None
-    where there is none."""
+    """When this process started (seconds since the epoch, to the clock tick), from /proc: its
+    start in ticks since boot, against the seconds since boot now (/proc/stat's boot time is
+    rounded to the second); None where there is none."""
     try:
         with open("/proc/self/stat") as handle:
             ticks = int(handle.read().rsplit(")", 1)[1].split()[19])  # field 22, starttime
-        with open("/proc/stat") as handle:
-            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
-    except (OSError, StopIteration, ValueError, IndexError):
+        with open("/proc/uptime") as handle:
+            uptime = float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
-    return boot + ticks / os.sysconf("SC_CLK_TCK")
+    return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
 
 
 class Phases:
