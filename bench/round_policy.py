@@ -6,7 +6,8 @@ have given and cost. A policy is (budget_s, target, max_rounds), with min_rounds
 - target, max_rounds: a cell takes rounds in order while its interval is wider than the target.
 For each policy: median and 90th percentile of |A/B - 1|, cells off by more than 10% and
 unmarked, the share of cell-runs marked (interval still wider than the target), how often each
-run's interval holds the other's mean, the rounds per cell, and the seconds per run (each round's
+run's interval (and its re-run interval) holds the other's mean, the rounds per cell, and the
+seconds per run (each round's
 measured fixed cost, its warm-ups and probe, and its kept iterations).
 
     .venvs/driver/bin/python bench/round_policy.py bench/work/default-A bench/work/default-B \\
@@ -68,7 +69,8 @@ def replay(rounds, budget, target, min_rounds, max_rounds):
     interval = confidence_interval(means[:count], means[:count])
     fps = np.concatenate([1 / np.asarray(seconds) for seconds, _ in kept[:count]])
     return {"fps": float(np.mean(fps)), "centre": float(np.mean(means[:count])), "low": interval["ci_low"],
-            "high": interval["ci_high"], "width": interval["ci_half_width"], "rounds": count,
+            "high": interval["ci_high"], "rerun_low": interval["rerun_low"], "rerun_high": interval["rerun_high"],
+            "width": interval["ci_half_width"], "rounds": count,
             "seconds": sum(sum(seconds) + cost for seconds, cost in kept[:count])}
 
 
@@ -78,6 +80,8 @@ def evaluate(a, b, budget, target, min_rounds, max_rounds, gap):
         ra, rb = (replay(run[cell], budget, target, min_rounds, max_rounds) for run in (a, b))
         rows.append({"ratio": ra["fps"] / rb["fps"], "marked_a": ra["width"] > target, "marked_b": rb["width"] > target,
                      "a_holds_b": ra["low"] <= rb["centre"] <= ra["high"], "b_holds_a": rb["low"] <= ra["centre"] <= rb["high"],
+                     "a_rerun": ra["rerun_low"] <= rb["centre"] <= ra["rerun_high"],
+                     "b_rerun": rb["rerun_low"] <= ra["centre"] <= rb["rerun_high"],
                      "rounds": (ra["rounds"] + rb["rounds"]) / 2,
                      "seconds": (ra["seconds"] + rb["seconds"]) / 2 + gap * (ra["rounds"] + rb["rounds"]) / 2})
     table = pd.DataFrame(rows)
@@ -88,6 +92,7 @@ def evaluate(a, b, budget, target, min_rounds, max_rounds, gap):
         "median": off.median(), "p90": np.percentile(off, 90),
         "off_unmarked": int(((off > 0.10) & ~(table["marked_a"] | table["marked_b"])).sum()),
         "marked": marked.mean(), "coverage": pd.concat([table["a_holds_b"], table["b_holds_a"]]).mean(),
+        "rerun_coverage": pd.concat([table["a_rerun"], table["b_rerun"]]).mean(),
         "rounds": table["rounds"].mean(), "seconds": table["seconds"].sum(),
     }
 

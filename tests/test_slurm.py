@@ -4,6 +4,7 @@ Needs Debian's slurm-wlm and munge (`make test` installs them when it runs as ro
 start the daemons; it writes /etc/slurm/slurm.conf only where none exists, and removes it after.
 """
 import csv
+import json
 import os
 import shutil
 import socket
@@ -105,8 +106,11 @@ def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_clus
     with open(workflow.root / "results" / "measurements.csv") as handle:
         rounds = list(csv.DictReader(handle))
     assert {row["host"] for row in rounds} == {socket.gethostname()}
-    # each timing job timed with the CPUs SLURM gave it on the node
+    # each timing job timed with the CPUs SLURM gave it on the node, in its own process (no warm
+    # process outlives a SLURM job)
     assert {row["threads"] for row in rounds} == {"1"}
+    timing = workflow.root / "results" / "timing" / model / "cpu" / "eager" / "round1.json"
+    assert json.loads(timing.read_text())["process"] == "started for the round"
 
     # every job went through sbatch: the scheduler's completion log lists them, finished well
     completed = (slurm_cluster / "jobcomp.log").read_text().splitlines()

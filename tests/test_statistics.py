@@ -20,6 +20,9 @@ def test_a_cell_pools_every_iteration_of_every_round_and_its_interval_is_over_th
     # round means 3, 6, 2: t interval with 2 degrees of freedom
     half = 4.302652729911275 * np.std([3, 6, 2], ddof=1) / np.sqrt(3)
     assert (cell["ci_low"], cell["ci_high"]) == pytest.approx((11 / 3 - half, 11 / 3 + half))
+    assert cell["ci_half_width"] == pytest.approx(half / (11 / 3))
+    # a re-run's mean: the difference of two means of 3 rounds, sqrt(2) times the error of one
+    assert (cell["rerun_low"], cell["rerun_high"]) == pytest.approx((11 / 3 - half * 2 ** 0.5, 11 / 3 + half * 2 ** 0.5))
     assert cell["between_round_cv"] == pytest.approx(np.std([3, 6, 2], ddof=1) / (11 / 3))
     assert cell["within_round_cv"] == pytest.approx(2 / 6)  # round 2: std 2 around 6
 
@@ -151,7 +154,8 @@ def test_the_repeatability_summary_on_known_runs():
     def cells(values, flags, rounds=3, half=0.015):
         return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
                               "fps_mean": fps, "fps_per_probe": fps / 100, "unsteady": flag, "rounds": rounds,
-                              "ci_low": fps * (1 - half), "ci_high": fps * (1 + half)}
+                              "ci_low": fps * (1 - half), "ci_high": fps * (1 + half),
+                              "rerun_low": fps * (1 - 2 * half), "rerun_high": fps * (1 + 2 * half)}
                              for i, (fps, flag) in enumerate(zip(values, flags))])
 
     a = cells([10.0, 10.0, 12.0, 5.0], ["", "", "interval ±7% after 8 rounds", ""], rounds=8, half=0.015)
@@ -164,6 +168,10 @@ def test_the_repeatability_summary_on_known_runs():
     assert list(pairs["a_holds_b"]) == [True, False, False, False]
     assert list(pairs["b_holds_a"]) == [True, True, False, False]
     assert runs["coverage"] == 3 / 8
+    # twice as wide: A's ±3% holds m1 (9.8 within 10 ± 0.3); B's ±5% holds m0 and m1, not m2 (12 ∉ 10 ± 0.5)
+    assert list(pairs["a_rerun_holds_b"]) == [True, True, False, False]
+    assert list(pairs["b_rerun_holds_a"]) == [True, True, False, False]
+    assert runs["rerun_coverage"] == 4 / 8
     assert (runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"]) == (5.5, 4, 8)
     # |A/B - 1|: 0, 0.0204, 0.2, 0.25
     assert found["median_abs_deviation"] == pytest.approx((0.0204082 + 0.2) / 2, rel=1e-5)

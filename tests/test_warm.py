@@ -47,8 +47,9 @@ def test_a_round_runs_in_a_forked_child_with_the_callers_output_folder_environme
     # the next round: the same warm server, a new child
     status, again = call(tmp_path, "0")
     assert status == 0 and again.split()[2] == parent and again.split()[1] != pid
-    # warm processes off: the caller is told to run the round itself
+    # warm processes off, or inside a SLURM job: the caller is told to run the round itself
     assert call(tmp_path, "0", env={"POSEBENCH_WARM": "0"}) == (99, "")
+    assert call(tmp_path, "0", env={"SLURM_JOB_ID": "7"}) == (99, "")
 
 
 def test_a_caller_killed_mid_round_takes_its_child_with_it(tmp_path):

@@ -19,7 +19,7 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
     """A row per cell measured in both runs: both means, the ratios A / B of raw FPS and of FPS
     per GFLOP/s of probe (FPS as if every round had run on a machine of the same speed), and
     whether A or B marked the cell unsteady."""
-    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high"]
+    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "rerun_low", "rerun_high"]
     a = a_cells[a_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     b = b_cells[b_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
@@ -32,6 +32,8 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
     centre_a, centre_b = (both["ci_low_a"] + both["ci_high_a"]) / 2, (both["ci_low_b"] + both["ci_high_b"]) / 2
     both["a_holds_b"] = (both["ci_low_a"] <= centre_b) & (centre_b <= both["ci_high_a"])
     both["b_holds_a"] = (both["ci_low_b"] <= centre_a) & (centre_a <= both["ci_high_b"])
+    both["a_rerun_holds_b"] = (both["rerun_low_a"] <= centre_b) & (centre_b <= both["rerun_high_a"])
+    both["b_rerun_holds_a"] = (both["rerun_low_b"] <= centre_a) & (centre_a <= both["rerun_high_b"])
     return both.reset_index()
 
 
@@ -43,6 +45,7 @@ def run_summary(pairs: pd.DataFrame, min_rounds: int) -> Dict[str, object]:
         "marked_a": int(pairs["marked_a"].sum()), "marked_b": int(pairs["marked_b"].sum()),
         "marked_share": float(pd.concat([pairs["marked_a"], pairs["marked_b"]]).mean()),
         "coverage": float(pd.concat([pairs["a_holds_b"], pairs["b_holds_a"]]).mean()),
+        "rerun_coverage": float(pd.concat([pairs["a_rerun_holds_b"], pairs["b_rerun_holds_a"]]).mean()),
         "mean_rounds": float(rounds.mean()),
         "cell_runs_beyond_min_rounds": int((rounds > min_rounds).sum()),
         "cell_runs": int(len(rounds)),
@@ -75,10 +78,12 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int) -> str:
     lines = ["## %s" % label, "", table.to_markdown(index=False), "",
              "`holds`: how many of the two intervals hold the other run's mean (0, 1 or 2).", ""]
     lines.append(
-        "- marked: %d of %d cells in A, %d in B (%.0f%% of cell-runs); intervals holding the other run's mean: "
-        "%.0f%%; rounds per cell: %.2f on average, %d of %d cell-runs beyond min_rounds (%d)"
+        "- marked: %d of %d cells in A, %d in B (%.0f%% of cell-runs); 95%% intervals of the mean holding the "
+        "other run's mean: %.0f%% (re-run intervals: %.0f%%); rounds per cell: %.2f on average, %d of %d "
+        "cell-runs beyond min_rounds (%d)"
         % (runs["marked_a"], len(pairs), runs["marked_b"], 100 * runs["marked_share"], 100 * runs["coverage"],
-           runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"], min_rounds)
+           100 * runs["rerun_coverage"], runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"],
+           min_rounds)
     )
     for column, name in (("ratio", "raw FPS"), ("scaled_ratio", "FPS scaled by the probe")):
         found = summary(pairs, column)

@@ -46,7 +46,11 @@ def in_child() -> bool:
 
 
 def enabled() -> bool:
-    return os.environ.get("POSEBENCH_WARM", "1") != "0" and hasattr(os, "fork") and hasattr(socket, "AF_UNIX")
+    """Off when asked (POSEBENCH_WARM=0), where fork or Unix sockets are missing, and inside a
+    SLURM job: a server outliving one job would run the next job's rounds outside its
+    allocation (its CPUs, its accounting)."""
+    return (os.environ.get("POSEBENCH_WARM", "1") != "0" and "SLURM_JOB_ID" not in os.environ
+            and hasattr(os, "fork") and hasattr(socket, "AF_UNIX"))
 
 
 def server_key(backend: str) -> str:
