@@ -89,4 +89,4 @@ def test_venv_and_conda_pins_agree_but_for_named_differences(name):
 def test_every_rule_that_runs_a_script_declares_its_conda_env():
     for rules in (REPO / "workflow" / "rules").glob("*.smk"):
         text = rules.read_text()
-        assert text.count("workflow/scripts/") == 0 or text.count("\n    conda:") == len(re.findall(r"^rule ", text, re.M)), rules
+        assert text.count("workflow/scripts/") == 0 or text.count("\n    conda:") == len(re.findall(r"^(?:rule|checkpoint) ", text, re.M)), rules

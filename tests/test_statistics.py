@@ -6,7 +6,7 @@ import pytest
 from scipy import stats
 
 from posebench.measurements import cell_table, measurement_table
-from posebench.rounds import planned_rounds, wide_batch_sizes
+from posebench.rounds import planned_rounds, wants_another_round, wide_batch_sizes
 from posebench.statistics import cell_statistics, relative_half_width, significance, verdict
 
 
@@ -100,6 +100,19 @@ def test_another_round_only_for_the_batch_sizes_wider_than_the_target():
     assert wide_batch_sizes(rounds[:1], 0.6) == ["1", "10"]
     failed = {"batches": {"1": {"status": "failed"}, "10": {"status": "measured", "fps_mean": 1.0}}}
     assert wide_batch_sizes(rounds[:2] + [failed], 0.03) == ["10"]
+
+
+def test_another_round_until_the_target_the_maximum_or_the_cells_time_is_reached():
+    def record(fps, seconds):
+        return {"batches": {"1": {"status": "measured", "fps_mean": fps}}, "started_at": "2026-12-01T08:00:01+00:00",
+                "process_started_at": "2026-12-01T08:00:00+00:00", "ended_at": "2026-12-01T08:00:%02d+00:00" % seconds}
+
+    wide = [record(10.0, 20), record(12.0, 20), record(8.0, 20)]  # ±50%, 20 s a round
+    assert wants_another_round(wide, 0.03, max_rounds=8, max_cell_s=120)
+    assert not wants_another_round(wide, 0.6, max_rounds=8, max_cell_s=120)  # within the target
+    assert not wants_another_round(wide, 0.03, max_rounds=3, max_cell_s=120)  # at max_rounds
+    assert not wants_another_round(wide, 0.03, max_rounds=8, max_cell_s=60)  # 3 x 20 s: its time is spent
+    assert wants_another_round(wide, 0.03, max_rounds=8, max_cell_s=61)
 
 
 def test_the_tidy_table_has_a_row_per_round_with_probe_load_and_host():

@@ -18,7 +18,7 @@ from posebench import catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
 from posebench.resolve import measured_entry  # noqa: E402
 from posebench.records import read_json  # noqa: E402
-from posebench.rounds import planned_rounds, wide_batch_sizes  # noqa: E402
+from posebench.rounds import planned_rounds, wants_another_round  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
 
@@ -161,7 +161,7 @@ def timing_policy():
     policy = {
         key: value
         for key, value in config["timing"].items()
-        if key not in ("threads", "min_rounds", "max_rounds", "target")
+        if key not in ("threads", "min_rounds", "max_rounds", "target", "max_cell_s")
     }
     return json.dumps(policy, sort_keys=True)
 
@@ -243,7 +243,8 @@ def round_file(cell, number):
     return f"results/timing/{model_id}/{device}/{runtime}/round{number}.json"
 
 
-FINISHED_ROUNDS = {}  # path -> (mtime, record): the input function runs after every round
+# path -> (mtime, record): the input function runs again after every round
+FINISHED_ROUNDS = {}
 
 
 def finished_round(cell, number):
@@ -264,13 +265,16 @@ def finished_round(cell, number):
 
 def cell_rounds(cell, planned):
     """The planned rounds, then one more at a time while every round so far is done and the
-    cell's interval at some batch size is wider than the target, up to max_rounds. Each round
+    cell's interval at some batch size is wider than the target, up to max_rounds and while
+    its rounds have taken less than max_cell_s. Each round
     is a checkpoint: Snakemake asks again when one finishes, so the extra rounds stay
     round-major (a later round has a lower priority) across the cells that need them."""
     rounds = list(planned)
     while rounds[-1] < ROUNDS["max_rounds"]:
         records = [finished_round(cell, number) for number in rounds]
-        if None in records or not wide_batch_sizes(records, ROUNDS["target"]):
+        if None in records or not wants_another_round(
+            records, ROUNDS["target"], ROUNDS["max_rounds"], ROUNDS["max_cell_s"]
+        ):
             break
         rounds.append(rounds[-1] + 1)
     return rounds

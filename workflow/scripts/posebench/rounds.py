@@ -5,6 +5,7 @@ interval is wider than the target (read again each time a round finishes)."""
 from __future__ import annotations
 
 import csv
+import datetime
 import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Set, Tuple
@@ -74,3 +75,18 @@ def wide_batch_sizes(records: Iterable[Dict[str, object]], target: float) -> Lis
         (size for size, means in round_means_by_batch(records).items() if relative_half_width(means) > target),
         key=int,
     )
+
+
+def round_wall_seconds(record: Dict[str, object]) -> float:
+    """A round's wall time, from its process's start (else its timing's) to its end."""
+    start = record.get("process_started_at") or record["started_at"]
+    return (datetime.datetime.fromisoformat(str(record["ended_at"]))
+            - datetime.datetime.fromisoformat(str(start))).total_seconds()
+
+
+def wants_another_round(records: List[Dict[str, object]], target: float, max_rounds: int, max_cell_s: float) -> bool:
+    """Whether a cell with these rounds (all done) gets another: some batch size's interval is
+    wider than the target, it has fewer than max_rounds, and its rounds have taken less than
+    max_cell_s of wall time (a slow model's round can take minutes: it keeps min_rounds)."""
+    return (len(records) < max_rounds and sum(map(round_wall_seconds, records)) < max_cell_s
+            and bool(wide_batch_sizes(records, target)))

@@ -31,7 +31,7 @@ import traceback
 from pathlib import Path
 from typing import Dict, List, Optional
 
-IDLE_S = 300
+IDLE_S = 120
 START_TIMEOUT_S = 300
 # read when the libraries load, so a server's children run with the server's values of these
 IMPORT_TIME_ENV = ("OMP_", "MKL_", "KMP_", "OPENBLAS_", "GOMP_", "CUDA_", "LD_", "PYTHON", "TORCH", "DNNL_", "ONEDNN_")
