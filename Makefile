@@ -54,7 +54,7 @@ setup:
 
 # Two workers: the real pipeline runs wait on Snakemake, sbatch and subprocesses much of the time.
 test: setup cluster-tools
-	.venvs/driver/bin/pytest -q -n 2 --durations=15 tests
+	.venvs/driver/bin/pytest -q -n 2 --dist worksteal --durations=15 tests
 
 # Debian's Slurm and munge, for the test that runs the SLURM profile on a one-node cluster;
 # installed only as root, else that test says why it is skipped.

@@ -8,7 +8,7 @@ import pytest
 from posebench.failures import ERROR, OOM, failure_kind, failure_record
 from posebench.table import fps_cell
 
-TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
 # a user's config whose backbone raises when built (ResNet has no depth 51)
 BROKEN_CONFIG = """_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py']
 model = dict(backbone=dict(depth=51))

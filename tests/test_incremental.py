@@ -3,7 +3,7 @@ import os
 import re
 from collections import Counter
 
-TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.5}"
+TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192"]
 ADDED_ROW = """
   - id: mobilenetv2_again

@@ -6,7 +6,7 @@ from typing import Dict, Iterable
 
 import pandas as pd
 
-PROCESS_PHASES = ["start", "imports", "build", "runtime", "probe", "batches", "peak", "environment"]
+PROCESS_PHASES = ["start", "imports", "build", "runtime", "probe", "batches", "failure", "peak", "environment"]
 BATCH_PARTS = ["warmup_seconds", "probe_seconds", "timed_seconds"]
 
 
@@ -39,7 +39,8 @@ def render(table: pd.DataFrame, label: str) -> str:
         "interpreter start-up": "start", "imports (torch, mmcv, mmpose)": "imports", "model build": "build",
         "runtime set-up (export, agreement)": "runtime", "probe set-up": "probe", "warm-ups": "warmup_seconds",
         "probe readings": "probe_seconds", "timed iterations": "timed_seconds", "inputs and the rest of each batch":
-        "batch_rest", "peak (round 1 only)": "peak", "environment record": "environment",
+        "batch_rest", "a failure, up to it": "failure", "peak (round 1 only)": "peak",
+        "environment record": "environment",
         "Snakemake between jobs": "gap_before",
     }
     means = {name: float(table[column].mean()) for name, column in parts.items()}

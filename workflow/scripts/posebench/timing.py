@@ -185,6 +185,7 @@ def time_model(
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         batches = {str(size): failure.record for size in batch_sizes}
+        phases.mark("failure")
     peak = peak_gflops(device) if round_number == 1 else None
     phases.mark("peak")
     environment = describe_environment(backend, device, threads)
