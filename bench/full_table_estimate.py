@@ -18,6 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from posebench.measurements import read_table, seconds_of  # noqa: E402
+from round_policy import cut  # noqa: E402  (beside this script)
 
 # measured on this VM (bench/results/round-cost.md, README): outside a cold round's timing record,
 # process start-up and Snakemake's gap (0.9 s) and the imports (1.4 s); inside it, the build's
@@ -35,11 +36,7 @@ def round_costs(measurements: pd.DataFrame, budget: float, long_iteration: float
             seconds = seconds_of(row["seconds"])
             if not seconds:
                 continue
-            kept = []
-            for value in seconds:
-                if kept and sum(kept) >= budget:
-                    break
-                kept.append(value)
+            kept = cut(seconds, budget)
             step = float(np.median(seconds))
             warmups = int(row["warmup"] or 0)
             if warmups > 1:

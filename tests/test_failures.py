@@ -34,7 +34,8 @@ def test_out_of_memory_is_told_apart_from_other_errors():
 def test_capped_wide_and_probe_shifted_measurements_are_marked_with_the_width():
     row = {"k": "10.00 ± 2.00", "k_mean": 10.0, "k_std": 2.0, "k_capped": True, "k_ci_half_width": 0.072,
            "k_probe_shift": -0.25}
-    assert fps_cell(row, "k", None, 0.03, 0.2) == "10.00 ± 2.00<sup>c</sup><sup>±7%</sup><sup>p</sup>"
+    assert fps_cell(row, "k", None, 0.03, 0.2) == "10.00 ± 2.00<sup>c</sup><sup>±7.2%</sup><sup>p</sup>"
+    assert fps_cell(dict(row, k_ci_half_width=0.125), "k", None, 0.03, 0.2).endswith("<sup>±12%</sup><sup>p</sup>")
     steady = dict(row, k_capped=False, k_ci_half_width=0.029, k_probe_shift=0.19)
     assert fps_cell(steady, "k", None, 0.03, 0.2) == "10.00 ± 2.00"
 

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from .records import content_hash
-from .statistics import cell_statistics
+from .statistics import cell_statistics, percent_text
 
 CELL_KEYS = ["id", "device", "runtime", "batch_size"]
 MEASURED = "measured"
 # why a cell is marked unsteady, as cells.csv's `unsteady` column names it
-WIDE = "interval ±%.0f%% after %d rounds"
+WIDE = "interval ±%s after %d rounds"
 PROBE_SHIFTED = "probe %.0f%% %s the run's median"
 
 
@@ -99,7 +99,7 @@ def unsteady_reasons(cell: Dict[str, float], target: float, max_probe_deviation:
     median under most of its rounds (the median round's probe shift)."""
     reasons = []
     if cell["ci_half_width"] > target:
-        reasons.append(WIDE % (100 * cell["ci_half_width"], cell["rounds"]))
+        reasons.append(WIDE % (percent_text(cell["ci_half_width"]), cell["rounds"]))
     if abs(cell["probe_shift"]) > max_probe_deviation:
         side = "below" if cell["probe_shift"] < 0 else "above"
         reasons.append(PROBE_SHIFTED % (100 * abs(cell["probe_shift"]), side))

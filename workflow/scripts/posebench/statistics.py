@@ -43,6 +43,13 @@ def relative_half_width(round_means: Sequence[float]) -> float:
     return confidence_interval(round_means, round_means)["ci_half_width"]
 
 
+def percent_text(fraction: float) -> str:
+    """A relative width as a reader compares it with a target of a few percent: one decimal
+    under 10% (a 3.4% interval is not "3%", wider than a 3% target), none above."""
+    percent = 100 * fraction
+    return ("%.1f" % percent if percent < 10 else "%.0f" % percent) + "%"
+
+
 def latency_percentiles(seconds: Sequence[float]) -> Dict[str, float]:
     """p50, p90 and p99 of the per-iteration seconds (MLPerf's single-stream scenario reports the
     90th): what a deployment engineer reads as latency."""

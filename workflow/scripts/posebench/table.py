@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from .statistics import percent_text
+
 NOT_MEASURED = "–"
 NOT_APPLICABLE = "/"
 NO_DEVICE = "n/a"
@@ -11,7 +13,7 @@ TABLE_DEVICES = [("cuda", "gpu", "GPU"), ("cpu", "cpu", "CPU")]  # the seed's or
 MARK_CAPPED = "<sup>c</sup>"
 MARK_BEYOND_SEED = "<sup>b</sup>"
 MARK_SEED_MAP = "<sup>s</sup>"
-MARK_WIDE = "<sup>±%.0f%%</sup>"
+MARK_WIDE = "<sup>±%s</sup>"
 MARK_PROBE = "<sup>p</sup>"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
@@ -169,7 +171,7 @@ def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]
     if row[key + "_capped"]:
         cell += MARK_CAPPED
     if row[key + "_ci_half_width"] > target:
-        cell += MARK_WIDE % (100 * row[key + "_ci_half_width"])
+        cell += MARK_WIDE % percent_text(row[key + "_ci_half_width"])
     if abs(row[key + "_probe_shift"]) > max_probe_deviation:
         cell += MARK_PROBE
     if seed_row and seed_row.get(key) == NOT_APPLICABLE:
