@@ -80,6 +80,20 @@ def test_a_cell_is_marked_only_for_a_wide_interval_or_a_machine_that_changed_und
     assert cells.loc[("steady", 10), "status"] == "not applicable"
 
 
+def test_a_cell_is_cut_short_when_its_rounds_together_have_fewer_iterations_than_the_seeds_one():
+    def rounds(count, iterations):
+        records = [timing_record("m", n, [0.1] * iterations) for n in range(1, count + 1)]
+        for record in records:
+            record["policy"] = {"iterations": 50}
+            record["batches"]["1"]["capped"] = True  # each round cut short by its budget
+        return records
+
+    assert reasons(rounds(3, 10)).loc[("m", 1), "capped"]  # 30 iterations in all
+    assert not reasons(rounds(5, 10)).loc[("m", 1), "capped"]  # 50
+    # rounds recorded without their policy: any round cut short
+    assert reasons([timing_record("m", 1, STEADY)]).loc[("m", 1), "capped"] == False  # noqa: E712
+
+
 def test_latency_percentiles_are_over_every_iteration_of_every_round():
     cell = cell_statistics([[0.01 * n for n in range(1, 51)], [0.01 * n for n in range(51, 101)]])
     assert cell["latency_p50_s"] == pytest.approx(np.percentile(np.arange(1, 101) / 100, 50))

@@ -36,6 +36,7 @@ def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
             "threads": record["threads"], "status": batch["status"],
             "kind": batch.get("kind", ""), "stage": batch.get("stage", ""), "message": batch.get("message", batch.get("reason", "")),
             "warmup": batch.get("warmup"), "iterations": batch.get("iterations"), "capped": batch.get("capped"),
+            "policy_iterations": (record.get("policy") or {}).get("iterations"),
             "warmup_seconds": batch.get("warmup_seconds"), "probe_seconds": batch.get("probe_seconds"),
             "timed_seconds": float(sum(seconds)) if seconds else None,
             "fps_mean": batch.get("fps_mean"), "fps_median": float(np.median(fps)) if seconds else None,
@@ -106,6 +107,16 @@ def unsteady_reasons(cell: Dict[str, float], target: float, max_probe_deviation:
     return "; ".join(reasons)
 
 
+def cut_short(rounds: pd.DataFrame) -> bool:
+    """Whether the cell has fewer iterations, over all its rounds, than the seed's count in one
+    (the policy's `iterations`): each round alone is cut short by its budget by design. Rounds
+    recorded without their policy: whether any round was cut short."""
+    target = rounds["policy_iterations"].max() if "policy_iterations" in rounds else float("nan")
+    if pd.isna(target):
+        return bool(rounds["capped"].astype(bool).any())
+    return bool(rounds["iterations"].sum() < target)
+
+
 def summarize_cell(rounds: pd.DataFrame, target: float, max_probe_deviation: float) -> Dict[str, object]:
     """One cell from its rounds. A round that did not measure (a failure, `/`) stands for the
     whole cell: its status and message."""
@@ -124,7 +135,7 @@ def summarize_cell(rounds: pd.DataFrame, target: float, max_probe_deviation: flo
     cell.update(cell_statistics([seconds_of(text) for text in rounds["seconds"]]))
     cell.update(
         status=MEASURED, kind="", stage="", message="",
-        capped=bool(rounds["capped"].astype(bool).any()),
+        capped=cut_short(rounds),
         probe_drift=float(rounds["probe_drift"].max()), probe_offset=float(rounds["probe_offset"].max()),
         probe_shift=float(rounds["probe_shift"].median()),
         fps_per_probe=float(rounds["fps_per_probe"].mean()),

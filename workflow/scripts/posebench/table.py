@@ -320,7 +320,8 @@ def render_markdown(
         "",
         "Input size as the seed prints it, (C, W, H). `%s`: does not apply (why: listed under the "
         "table). `%s`: no such device where this ran. `%s`: not measured. "
-        "%s: cut short of the seed's iterations by the time budget (`config/config.yaml`, `timing`). "
+        "%s: fewer iterations over all its rounds than the seed's count for one (`timing.iterations`, 50), as "
+        "the time budget cut each round short (`config/config.yaml`, `timing`). "
         "<sup>±N%%</sup>: not known to the target: the 95%% interval of the mean is ±N%% wide, wider than "
         "±%g%%, after every round it was given. %s: the machine-speed probe stood more than %g%% off the "
         "run's median under most of the cell's rounds: the machine was not the same (`table.csv`, "
