@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from posebench.records import read_json, write_text  # noqa: E402
-from posebench.statistics import confidence_interval  # noqa: E402
+from posebench.statistics import confidence_interval, fps_values  # noqa: E402
 
 FIXED_PHASES = ["start", "imports", "build", "runtime", "probe", "peak", "environment"]
 
@@ -62,12 +62,12 @@ def cut(seconds, budget):
 def replay(rounds, budget, target, min_rounds, max_rounds):
     """The cell under a policy: its mean FPS, interval, rounds and seconds."""
     kept = [(cut(seconds, budget), cost) for seconds, cost in rounds[:max_rounds]]
-    means = [float(np.mean(1 / np.asarray(seconds))) for seconds, _ in kept]
+    means = [float(np.mean(fps_values(seconds))) for seconds, _ in kept]
     count = min(min_rounds, len(kept))
     while count < len(kept) and confidence_interval(means[:count], means[:count])["ci_half_width"] > target:
         count += 1
     interval = confidence_interval(means[:count], means[:count])
-    fps = np.concatenate([1 / np.asarray(seconds) for seconds, _ in kept[:count]])
+    fps = np.concatenate([fps_values(seconds) for seconds, _ in kept[:count]])
     return {"fps": float(np.mean(fps)), "centre": float(np.mean(means[:count])), "low": interval["ci_low"],
             "high": interval["ci_high"], "rerun_low": interval["rerun_low"], "rerun_high": interval["rerun_high"],
             "width": interval["ci_half_width"], "rounds": count,

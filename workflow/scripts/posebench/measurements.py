@@ -94,14 +94,24 @@ def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def interval_wider(half_width: float, target: float) -> bool:
+    """The mark <sup>±N%</sup> and its reason: the interval is still wider than the target."""
+    return half_width > target
+
+
+def probe_shifted(shift: float, max_probe_deviation: float) -> bool:
+    """The mark <sup>p</sup> and its reason: the probe stood that far off the run's median."""
+    return abs(shift) > max_probe_deviation
+
+
 def unsteady_reasons(cell: Dict[str, float], target: float, max_probe_deviation: float) -> str:
     """Why a cell is not known to the target: its interval is still wider than the target (after
     every round it was given), or the machine was clearly faster or slower than the run's
     median under most of its rounds (the median round's probe shift)."""
     reasons = []
-    if cell["ci_half_width"] > target:
+    if interval_wider(cell["ci_half_width"], target):
         reasons.append(WIDE % (percent_text(cell["ci_half_width"]), cell["rounds"]))
-    if abs(cell["probe_shift"]) > max_probe_deviation:
+    if probe_shifted(cell["probe_shift"], max_probe_deviation):
         side = "below" if cell["probe_shift"] < 0 else "above"
         reasons.append(PROBE_SHIFTED % (100 * abs(cell["probe_shift"]), side))
     return "; ".join(reasons)

@@ -30,10 +30,10 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
     both["flagged"] = both["marked_a"] | both["marked_b"]
     # the interval's centre is the mean of the round means, the quantity the interval is about
     centre_a, centre_b = (both["ci_low_a"] + both["ci_high_a"]) / 2, (both["ci_low_b"] + both["ci_high_b"]) / 2
-    both["a_holds_b"] = (both["ci_low_a"] <= centre_b) & (centre_b <= both["ci_high_a"])
-    both["b_holds_a"] = (both["ci_low_b"] <= centre_a) & (centre_a <= both["ci_high_b"])
-    both["a_rerun_holds_b"] = (both["rerun_low_a"] <= centre_b) & (centre_b <= both["rerun_high_a"])
-    both["b_rerun_holds_a"] = (both["rerun_low_b"] <= centre_a) & (centre_a <= both["rerun_high_b"])
+    both["a_holds_b"] = centre_b.between(both["ci_low_a"], both["ci_high_a"])
+    both["b_holds_a"] = centre_a.between(both["ci_low_b"], both["ci_high_b"])
+    both["a_rerun_holds_b"] = centre_b.between(both["rerun_low_a"], both["rerun_high_a"])
+    both["b_rerun_holds_a"] = centre_a.between(both["rerun_low_b"], both["rerun_high_b"])
     return both.reset_index()
 
 

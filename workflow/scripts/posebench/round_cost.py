@@ -6,6 +6,8 @@ from typing import Dict, Iterable
 
 import pandas as pd
 
+from .measurements import MEASURED, round_rows
+
 PROCESS_PHASES = ["start", "imports", "build", "runtime", "probe", "batches", "failure", "peak", "environment"]
 BATCH_PARTS = ["warmup_seconds", "probe_seconds", "timed_seconds"]
 
@@ -20,10 +22,9 @@ def job_phases(records: Iterable[Dict[str, object]]) -> pd.DataFrame:
         row = {"id": record["id"], "round": record["round"], "started": pd.Timestamp(record["process_started_at"]),
                "ended": pd.Timestamp(record["ended_at"])}
         row.update({phase: record["phases"].get(phase, 0.0) for phase in PROCESS_PHASES})
-        batches = [batch for batch in record["batches"].values() if batch.get("status") == "measured"]
-        row["warmup_seconds"] = sum(batch.get("warmup_seconds", 0.0) for batch in batches)
-        row["probe_seconds"] = sum(batch.get("probe_seconds", 0.0) for batch in batches)
-        row["timed_seconds"] = sum(sum(batch["seconds"]) for batch in batches)
+        # the batch sizes' parts as measurements.csv has them, summed over the round's batch sizes
+        measured = [batch for batch in round_rows(record) if batch["status"] == MEASURED]
+        row.update({part: sum(batch[part] or 0.0 for batch in measured) for part in BATCH_PARTS})
         rows.append(row)
     table = pd.DataFrame(rows).sort_values("started").reset_index(drop=True)
     table["process"] = (table["ended"] - table["started"]).dt.total_seconds()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from .measurements import interval_wider, probe_shifted
 from .statistics import percent_text
 
 NOT_MEASURED = "–"
@@ -170,9 +171,9 @@ def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]
         return cell
     if row[key + "_capped"]:
         cell += MARK_CAPPED
-    if row[key + "_ci_half_width"] > target:
+    if interval_wider(row[key + "_ci_half_width"], target):
         cell += MARK_WIDE % percent_text(row[key + "_ci_half_width"])
-    if abs(row[key + "_probe_shift"]) > max_probe_deviation:
+    if probe_shifted(row[key + "_probe_shift"], max_probe_deviation):
         cell += MARK_PROBE
     if seed_row and seed_row.get(key) == NOT_APPLICABLE:
         cell += MARK_BEYOND_SEED
