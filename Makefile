@@ -10,7 +10,7 @@ BACKENDS := mmpose1 mmpose0
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: table modern remeasure publish publish-modern repeatability repeatability-one-round setup test cluster-tools check-complexity check-published lint format
+.PHONY: table modern remeasure publish publish-modern repeatability repeatability-one-round setup test cluster-tools browser-tools check-complexity check-published lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
@@ -26,14 +26,18 @@ remeasure: setup
 
 # The run's outputs as this machine's published reference (after `make table`): generated, never
 # edited. Compare a later run with it: --config compare_with=published/$(MACHINE)
+# ALONE=1 states in its COMMAND.md that nothing else ran on the machine during the run.
+ALONE ?=
+ALONE_FLAG := $(if $(ALONE),--alone)
+ALONE_ARG := $(if $(ALONE), ALONE=$(ALONE))
 publish:
-	.venvs/driver/bin/python workflow/scripts/publish.py results published/$(MACHINE) \
-	  --command "make table && make publish MACHINE=$(MACHINE)"
+	.venvs/driver/bin/python workflow/scripts/publish.py results published/$(MACHINE) $(ALONE_FLAG) \
+	  --command "make table && make publish MACHINE=$(MACHINE)$(ALONE_ARG)"
 
 # The same for the modern table (after `make modern`), in published/modern/$(MACHINE).
 publish-modern:
-	.venvs/driver/bin/python workflow/scripts/publish.py results/modern published/modern/$(MACHINE) \
-	  --command "make modern && make publish-modern MACHINE=$(MACHINE)" \
+	.venvs/driver/bin/python workflow/scripts/publish.py results/modern published/modern/$(MACHINE) $(ALONE_FLAG) \
+	  --command "make modern && make publish-modern MACHINE=$(MACHINE)$(ALONE_ARG)" \
 	  --run "snakemake --cores 2 --configfile config/modern.yaml"
 
 # Two complete runs (A, B) of the same 8 models with the configured rounds: how far apart they
@@ -53,7 +57,7 @@ setup:
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done
 
 # Two workers: the real pipeline runs wait on Snakemake, sbatch and subprocesses much of the time.
-test: setup cluster-tools
+test: setup cluster-tools browser-tools
 	.venvs/driver/bin/pytest -q -n 2 --dist worksteal --durations=15 tests
 
 # Debian's Slurm and munge, for the test that runs the SLURM profile on a one-node cluster;
@@ -63,6 +67,14 @@ cluster-tools:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
 	  else echo "no Slurm here and not root: the SLURM test will be skipped"; fi
+
+# Debian's Chromium and its driver, for the test that opens the page (index.html) in a real
+# browser; installed only as root, else that test says why it is skipped.
+browser-tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "no Chromium here and not root: the browser test will be skipped"; fi
 
 # Every row's params and FLOPs against the seed's published numbers: counts what is not counted
 # yet (resolve and complexity only, no timing), then compares the 78 records.

@@ -17,6 +17,7 @@ include: "workflow/rules/timing.smk"
 include: "workflow/rules/table.smk"
 include: "workflow/rules/runtimes.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/page.smk"
 
 
 rule all:

@@ -5,10 +5,11 @@ import time
 
 import psutil
 import pytest
+from conftest import tiny_timing
 from posebench.failures import ERROR, OOM, failure_kind, failure_record
 from posebench.table import fps_cell
 
-TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
+TINY_TIMING = tiny_timing(1)
 # a user's config whose backbone raises when built (ResNet has no depth 51)
 BROKEN_CONFIG = """_base_ = ['mmpose::body_2d_keypoint/topdown_heatmap/coco/td-hm_res50_8xb64-210e_coco-256x192.py']
 model = dict(backbone=dict(depth=51))
@@ -40,6 +41,7 @@ def test_capped_wide_and_probe_shifted_measurements_are_marked_with_the_width():
     assert fps_cell(steady, "k", None, 0.03, 0.2) == "10.00 ± 2.00"
 
 
+@pytest.mark.prepared
 def test_a_model_that_fails_is_recorded_and_the_table_still_comes_out(workflow):
     (workflow.root / "configs").mkdir()
     workflow.write("configs/broken_res51.py", BROKEN_CONFIG)
@@ -91,6 +93,7 @@ def rounds_forked_for(root):
     return found
 
 
+@pytest.mark.prepared
 def test_a_killed_timing_job_leaves_no_output_and_the_next_run_finishes(workflow):
     model = "shufflenetv2_coco_256x192"
     log = workflow.root / "logs" / "timing" / model / "cpu" / "eager" / "round1.log"
@@ -144,6 +147,7 @@ def test_an_error_in_our_own_code_is_not_a_model_failure(tmp_path):
             read_json(tmp_path / "missing.json")
 
 
+@pytest.mark.prepared
 def test_a_bug_in_our_own_timing_code_fails_the_job_instead_of_reading_error(workflow):
     timing = workflow.root / "workflow" / "scripts" / "posebench" / "timing.py"
     step = "            step = backend.test_step(model, resolved, batch_size, device)\n"

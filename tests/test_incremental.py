@@ -3,7 +3,10 @@ import os
 import re
 from collections import Counter
 
-TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
+import pytest
+from conftest import tiny_timing
+
+TINY_TIMING = tiny_timing(1)
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192"]
 ADDED_ROW = """
   - id: mobilenetv2_again
@@ -49,6 +52,7 @@ def edit(workflow, relative, old, new):
     path.write_text(text.replace(old, new, 1))
 
 
+@pytest.mark.prepared
 def test_reruns_follow_each_models_own_inputs(workflow):
     run = workflow.snakemake("results/table.md", "--config", "select=[%s]" % ",".join(MODELS), TINY_TIMING)
     assert run.returncode == 0, run.stderr[-3000:]

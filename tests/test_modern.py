@@ -3,19 +3,20 @@ table left alone, the operator-level FLOPs, ONNX Runtime beside eager, a bottom-
 and both lists on one picture."""
 import csv
 
-from conftest import REPO
+import pytest
+from conftest import REPO, tiny_timing
 from posebench.records import read_table_csv
 
 MODERN = ["--configfile", "config/modern.yaml"]
 # RTMPose-t: the fastest modern row; DEKR: bottom-up, its head decodes one image at a time
 SELECTED = "select=[rtmpose-t_coco_256x192,dekr_hrnet-w32_coco_512x512]"
-ONE_ROUND = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
+ONE_ROUND = tiny_timing(1)
 PUBLISHED = REPO / "published" / "amd-epyc-2core-vm"
 
 
+@pytest.mark.prepared
 def test_the_modern_command_writes_its_own_table_and_leaves_the_seeds_alone(workflow):
     seed_table = workflow.root / "results" / "table.md"
-    seed_table.parent.mkdir()
     seed_table.write_text("the seed's table, from an earlier `make table`")
     run = workflow.snakemake(*MODERN, "--config", SELECTED, ONE_ROUND)  # rule all, as `make modern`
     assert run.returncode == 0, run.stderr[-3000:]

@@ -6,7 +6,7 @@ import socket
 import statistics
 
 import pytest
-from conftest import REPO
+from conftest import REPO, tiny_timing
 from posebench.compare import complexity_mismatches
 from posebench.records import read_table_csv
 from posebench.seed import read_seed_csv
@@ -32,8 +32,8 @@ SELECTED = [
 
 PLOTS = ["map_vs_gflops", "map_vs_fps_cpu_bs1", "map_vs_fps_cpu_bs10"]
 # a tiny iteration policy: the tests check what is recorded, not how fast this machine is
-TINY_TIMING = "timing={min_rounds: 2, max_rounds: 2, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
-ONE_ROUND = TINY_TIMING.replace("rounds: 2", "rounds: 1")
+TINY_TIMING = tiny_timing(2)
+ONE_ROUND = tiny_timing(1)
 
 
 def select(ids):
@@ -45,6 +45,7 @@ def table_lines(workflow):
     return [line for line in text.splitlines() if line.startswith("| ") and "[config]" in line]
 
 
+@pytest.mark.prepared
 def test_table_for_both_backends_matches_the_seed_and_takes_a_users_own_row(workflow):
     models = workflow.root / "config" / "models.yaml"
     models.write_text(models.read_text() + USER_ROW)
@@ -234,6 +235,7 @@ def runtime_cells(workflow):
         return {(r["id"], r["batch_size"], r["runtime"]): r for r in csv.DictReader(handle)}
 
 
+@pytest.mark.prepared
 def test_runtimes_side_by_side_for_top_down_deeppose_and_associative_embedding(workflow):
     args = ["--config", select(RUNTIME_MODELS), RUNTIMES, ONE_ROUND]
     run = workflow.snakemake("results/runtimes.md", *args)

@@ -16,18 +16,25 @@ def test_a_run_is_copied_whole_with_the_command_that_made_it(tmp_path):
     (results / "plots").mkdir(parents=True)
     for name in PUBLISHED:
         (results / name).write_text(name)
+    (results / "measurements.csv").write_text(
+        "id,round,load1_before,load1_after,runnable_before,runnable_after\nm,1,0.5,1.5,1,2\nm,2,1.0,1.0,2,3\n")
     (results / "plots" / "map_vs_gflops.png").write_bytes(b"png")
     target = tmp_path / "published" / "this-machine"
     target.mkdir(parents=True)
     (target / "stale.md").write_text("from an earlier publish")
-    run = publish(results, target, "--command", "make table && make publish MACHINE=this-machine")
+    run = publish(results, target, "--alone", "--command", "make table && make publish MACHINE=this-machine ALONE=1")
     assert run.returncode == 0, run.stderr
     assert sorted(path.name for path in target.iterdir()) == sorted(PUBLISHED + ["COMMAND.md", "plots"])
     assert (target / "table.csv").read_text() == "table.csv"
     assert (target / "plots" / "map_vs_gflops.png").read_bytes() == b"png"
     note = (target / "COMMAND.md").read_text()
-    assert "make table && make publish MACHINE=this-machine" in note
+    assert "make table && make publish MACHINE=this-machine ALONE=1" in note
     assert "compare_with=%s" % target in note
+    # the publisher's word that the machine was otherwise idle, and the load its rounds recorded
+    assert note.endswith(
+        "\nNothing else ran on the machine during the run (stated by whoever published it). Just before and after "
+        "their timed iterations, its 2 rounds recorded a 1-minute load average of median 1.00 (range 0.50–1.50) "
+        "and a median of 2 runnable tasks (at most 3), the round's own threads among them.\n")
 
 
 def test_an_unfinished_run_is_refused_in_one_line_and_nothing_is_written(tmp_path):

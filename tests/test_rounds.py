@@ -5,6 +5,8 @@ import csv
 import json
 import re
 
+import pytest
+
 MODELS = ["shufflenetv2_coco_256x192", "mobilenetv2_coco_256x192"]
 # batch 1 alone, a tiny policy: the rounds are what is tested, not this machine's speed
 POLICY = "iterations: 3, warmup: 1, min_iterations: 2, budget_s: 0.3"
@@ -21,6 +23,7 @@ def round_record(workflow, model_id, number):
     return json.loads(path.read_text()) if path.exists() else None
 
 
+@pytest.mark.prepared
 def test_a_cell_wider_than_the_target_gets_rounds_up_to_the_maximum_interleaved_and_marked(workflow):
     # no interval is as tight as 1e-9: every cell gets every round up to max_rounds, and no more
     done = run(workflow, "min_rounds: 2, max_rounds: 3, target: 1.0e-9")

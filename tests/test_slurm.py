@@ -13,12 +13,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, tiny_timing
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by posebench's tests/test_slurm.py"
 STATE = Path("/tmp/posebench-slurm")
-TINY_TIMING = "timing={min_rounds: 1, max_rounds: 1, iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5}"
+TINY_TIMING = tiny_timing(1)
 
 
 def slurm_conf() -> str:

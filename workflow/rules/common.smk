@@ -194,6 +194,7 @@ STEP_SCRIPTS = {
     "runtimes": "make_runtimes.py",
     "plots": "make_plots.py",
     "compare": "compare_runs.py",
+    "page": "make_page.py",
 }
 MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export")
 
@@ -342,6 +343,21 @@ def records_beside(table, name):
     return [found] if found else []
 
 
+def runtimes_table():
+    """runtimes.csv, when the run times runtimes beyond eager."""
+    return [in_table_dir("runtimes.csv")] if len(RUNTIMES) > 1 else []
+
+
+def page_args(wildcards, input):
+    """The page's optional inputs: the runtimes table, and the other list's records."""
+    args = [f"--runtimes {input.runtimes}"] if input.runtimes else []
+    if input.combine_with and input.combine_cells:
+        args.append(
+            f"--combine-with {input.combine_with} --combine-cells {input.combine_cells}"
+        )
+    return " ".join(args)
+
+
 def combine_record(name):
     """The other list's table, or a record beside it, when the run combines with one."""
     if COMBINE_WITH and name == "table.csv":
@@ -399,6 +415,7 @@ def get_final_output():
     names += [f"compare_{against}.md" for against in COMPARISONS]
     if len(RUNTIMES) > 1:
         names.append("runtimes.md")
+    names.append("index.html")
     outputs = [in_table_dir(name) for name in names]
     return outputs + [file for extension in FORMATS for file in plot_files(extension)]
 

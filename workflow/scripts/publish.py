@@ -13,9 +13,11 @@ def main() -> None:
     parser.add_argument("--command", required=True, help="the command that made the run, for the record")
     parser.add_argument("--run", default="snakemake --cores 2",
                         help="how a user runs the same list, for the note on comparing with it")
+    parser.add_argument("--alone", action="store_true",
+                        help="state in the note that nothing else ran on the machine during the run")
     args = parser.parse_args()
     try:
-        files = publish(args.results, args.target, args.command, args.run)
+        files = publish(args.results, args.target, args.command, args.run, args.alone)
     except PublishError as error:
         sys.exit(str(error))
     print("%s: %d files" % (args.target, len(files)))

@@ -9,16 +9,19 @@ import subprocess
 from pathlib import Path
 from typing import List
 
+import pandas as pd
+
 PUBLISHED = ["table.md", "table.csv", "measurements.csv", "cells.csv", "environment.json", "compare_seed.md"]
-OPTIONAL = ["runtimes.md", "runtimes.csv"]
+OPTIONAL = ["runtimes.md", "runtimes.csv", "index.html"]
 
 
 class PublishError(Exception):
     pass
 
 
-def publish(results: Path, target: Path, command: str, run: str = "snakemake --cores 2") -> List[str]:
-    """Copy the run in `results` to `target` (replacing what was there); returns the files."""
+def publish(results: Path, target: Path, command: str, run: str = "snakemake --cores 2", alone: bool = False) -> List[str]:
+    """Copy the run in `results` to `target` (replacing what was there); returns the files.
+    `alone`: whoever publishes states that nothing else ran on the machine during the run."""
     missing = [name for name in PUBLISHED if not (results / name).is_file()]
     if missing:
         raise PublishError("publish: %s lacks %s (run `make table` first)" % (results, ", ".join(missing)))
@@ -32,7 +35,7 @@ def publish(results: Path, target: Path, command: str, run: str = "snakemake --c
         shutil.copy2(results / name, staging / name)
     for name in plots:
         shutil.copy2(results / "plots" / name, staging / "plots" / name)
-    (staging / "COMMAND.md").write_text(note(command, target, run))
+    (staging / "COMMAND.md").write_text(note(command, target, run) + conditions(results / "measurements.csv", alone))
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
@@ -48,4 +51,24 @@ def note(command: str, target: Path, run: str) -> str:
         "`%s --config compare_with=%s` (adds compare_run.md beside its table).\n"
         % (command, datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), commit or "unknown",
            run, target)
+    )
+
+
+def conditions(measurements: Path, alone: bool) -> str:
+    """Whether the machine was otherwise idle, as stated by whoever published the run, and the
+    load the rounds themselves recorded just before and after their timed iterations."""
+    stated = ("Nothing else ran on the machine during the run (stated by whoever published it)." if alone else
+              "Whoever published it did not state that nothing else ran on the machine during the run.")
+    rows = pd.read_csv(measurements)  # a row per round and batch size
+    keys = [name for name in ("id", "device", "runtime", "round") if name in rows]
+    rounds = rows.drop_duplicates(keys) if keys else rows
+    loads = pd.concat([rows[name] for name in ("load1_before", "load1_after") if name in rows]).dropna()
+    runnable = pd.concat([rows[name] for name in ("runnable_before", "runnable_after") if name in rows]).dropna()
+    if loads.empty:
+        return "\n%s Its rounds recorded no load average.\n" % stated
+    return (
+        "\n%s Just before and after their timed iterations, its %d rounds recorded a 1-minute load average of "
+        "median %.2f (range %.2f–%.2f) and a median of %d runnable tasks (at most %d), the round's own threads "
+        "among them.\n"
+        % (stated, len(rounds), loads.median(), loads.min(), loads.max(), runnable.median(), runnable.max())
     )

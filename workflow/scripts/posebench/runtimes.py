@@ -54,11 +54,9 @@ def check_agreement(runtime: str, reference: List[Any], candidate: List[Any]) ->
     return agreement
 
 
-def make_runner(
-    runtime: str, network, device: str, threads: int, onnx_path: Path, structure: Any
-) -> Callable[[Any], Any]:
-    """input batch -> the network's outputs, computed in `runtime`; `structure` is how eager
-    nests them (ONNX Runtime returns a flat list)."""
+def make_runner(runtime: str, network, device: str, threads: int, onnx_path: Path) -> Callable[[Any, Any], Any]:
+    """(input batch, how eager nests the outputs) -> the network's outputs, computed in `runtime`
+    (ONNX Runtime returns a flat list, nested again as eager nests it)."""
     if runtime == "channels_last":
         return _channels_last_runner(network)
     if runtime == "compile":
@@ -66,20 +64,21 @@ def make_runner(
 
         if not hasattr(torch, "compile"):
             raise RuntimeFailure(UNAVAILABLE, "torch %s has no torch.compile (2.0 and later)" % torch.__version__)
-        return torch.compile(network)
+        compiled = torch.compile(network)
+        return lambda inputs, structure: compiled(inputs)
     if runtime == "onnxruntime":
-        return _onnxruntime_runner(onnx_path, device, threads, structure)
-    return network
+        return _onnxruntime_runner(onnx_path, device, threads)
+    return lambda inputs, structure: network(inputs)
 
 
-def _channels_last_runner(network) -> Callable[[Any], Any]:
+def _channels_last_runner(network) -> Callable[[Any, Any], Any]:
     import torch
 
     network.to(memory_format=torch.channels_last)
-    return lambda inputs: network(inputs.contiguous(memory_format=torch.channels_last))
+    return lambda inputs, structure: network(inputs.contiguous(memory_format=torch.channels_last))
 
 
-def _onnxruntime_runner(onnx_path: Path, device: str, threads: int, structure: Any) -> Callable[[Any], Any]:
+def _onnxruntime_runner(onnx_path: Path, device: str, threads: int) -> Callable[[Any, Any], Any]:
     import onnxruntime
     import torch
     from torch.utils import _pytree
@@ -91,7 +90,7 @@ def _onnxruntime_runner(onnx_path: Path, device: str, threads: int, structure: A
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(onnx_path), options, providers=[provider])
 
-    def run(inputs):
+    def run(inputs, structure):
         arrays = session.run(None, {"input": inputs.cpu().numpy()})
         return _pytree.tree_unflatten([torch.from_numpy(array).to(inputs.device) for array in arrays], structure)
 
@@ -125,6 +124,12 @@ def use_runtime(backend, model, resolved, runtime, device, threads, export_dir, 
     import torch
 
     network = backend.network(model)
+    # the runtime first: one that cannot load the network (an operator it lacks, as mmcv's
+    # deformable convolution in ONNX Runtime) is the model's finding, like a failed export, and is
+    # found before the eager references (a bottom-up network's batch of 10 takes minutes on a CPU)
+    exported = onnx_file(export_dir)
+    with model_stage("%s session" % runtime):
+        runner = make_runner(runtime, network, device, threads, exported)
     generator = torch.Generator().manual_seed(0)
     height, width = resolved["input_size"]
     inputs = {size: torch.randn(size, 3, height, width, generator=generator).to(device) for size in sizes}
@@ -138,21 +143,16 @@ def use_runtime(backend, model, resolved, runtime, device, threads, export_dir, 
     if not references:
         raise ModelFailure("eager reference outputs", RuntimeError("the network ran at no batch size"))
     structure = next(iter(references.values()))[1]
-    # a network the runtime cannot load (an operator it lacks, as mmcv's deformable convolution
-    # in ONNX Runtime) is the model's finding, like a failed export
-    exported = onnx_file(export_dir)
-    with model_stage("%s session" % runtime):
-        runner = make_runner(runtime, network, device, threads, exported, structure)
     for size, batch in inputs.items():
         if size not in references:
             continue
         try:
             with torch.no_grad(), model_stage("%s at batch size %d" % (runtime, size)):
-                candidate = flat_outputs(runner(batch))[0]
+                candidate = flat_outputs(runner(batch, structure))[0]
             checks[size] = check_agreement(runtime, references[size][0], candidate)
             progress("%s agrees with eager at batch size %d: %.2g" % (runtime, size, checks[size]["max_relative_difference"]))
         except ModelFailure as failure:
             progress("%s at batch size %d: %s" % (runtime, size, failure))
             checks[size] = failure.record
-    backend.route_network(model, runner)
+    backend.route_network(model, lambda batch: runner(batch, structure))
     return checks

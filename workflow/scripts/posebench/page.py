@@ -1,0 +1,272 @@
+"""Step last: one page to explore a run (index.html in the table's folder). Every cell (model,
+device, batch size, runtime) as a row beside its model's facts, in a sortable table filtered by
+algorithm, device, batch size, runtime and a search on the model's name; beside it mAP against FPS
+on a log axis for the chosen device, batch size and runtime, with each point's interval, hover,
+click-to-select the row, and the Pareto front; above both, the facts of table.md's header.
+
+Made with Bokeh: its table, chart and widgets share one data source, so a filter or a click
+reaches both without code of ours, and `file_html` with its INLINE resources writes one file that
+opens from disk with no network and no server."""
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pandas as pd
+
+from .measurements import MEASURED, interval_wider, percent_text, probe_shifted
+from .plots import Point, as_number, pareto_front
+from .table import NOT_APPLICABLE
+
+ALL = "all"
+DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
+FACT_COLUMNS = ["id", "algorithm", "model", "input_size", "map", "gflops", "params_m"]
+NUMBER_COLUMNS = ["map", "gflops", "params_m", "fps_mean", "ci_low", "ci_high", "rounds", "latency_p90_ms", "speedup"]
+TEXT_COLUMNS = ["list", "id", "algorithm", "model", "input_size", "device", "device_name", "batch", "runtime",
+                "fps_html", "fps_text", "interval_text", "reasons"]
+
+
+def number(value: object) -> Optional[float]:
+    try:
+        found = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(found) else found
+
+
+def marks(cell: Dict[str, object], target: float, max_probe_deviation: float) -> List[str]:
+    """The table's marks on a cell, as text: c (cut short), ±N% (interval wider than the
+    target), p (the probe off the run's median under most rounds)."""
+    found = []
+    if str(cell.get("capped")) == "True":
+        found.append("c")
+    width = number(cell.get("ci_half_width"))
+    if width is not None and interval_wider(width, target):
+        found.append("±" + percent_text(width))
+    shift = number(cell.get("probe_shift"))
+    if shift is not None and probe_shifted(shift, max_probe_deviation):
+        found.append("p")
+    return found
+
+
+def cell_texts(cell: Dict[str, object], target: float, max_probe_deviation: float) -> Dict[str, str]:
+    """How a cell reads: its mean ± std with the marks (HTML and plain), its interval, and why it
+    is marked or not measured (the hover of its FPS cell)."""
+    if cell["status"] != MEASURED:  # as runtimes.md reads it: the failure's kind, or `/`
+        shown = str(cell.get("kind") or NOT_APPLICABLE)
+        reason = str(cell.get("message") or cell["status"])
+        return {"fps_html": html.escape(shown), "fps_text": shown, "interval_text": "", "reasons": reason}
+    text = "%.2f ± %.2f" % (float(cell["fps_mean"]), float(cell["fps_std"]))
+    found = marks(cell, target, max_probe_deviation)
+    reasons = [str(cell.get("unsteady") or "")]
+    if "c" in found:
+        reasons.append("cut short: fewer iterations over all rounds than the policy's count for one")
+    return {
+        "fps_html": html.escape(text) + "".join("<sup>%s</sup>" % html.escape(mark) for mark in found),
+        "fps_text": text + ("  [%s]" % ", ".join(found) if found else ""),
+        "interval_text": "%.2f–%.2f" % (float(cell["ci_low"]), float(cell["ci_high"])),
+        "reasons": "; ".join(reason for reason in reasons if reason) or "steady: within the target",
+    }
+
+
+def page_rows(table: pd.DataFrame, cells: pd.DataFrame, runtimes: Optional[pd.DataFrame], list_name: str,
+              target: float, max_probe_deviation: float) -> pd.DataFrame:
+    """A row per cell: the model's facts (table.csv), the cell's statistics (cells.csv), its
+    speed-up over eager (runtimes.csv), and how it reads."""
+    # the table's row order (the seed's), each model's cells in cells.csv's order
+    order = {model_id: index for index, model_id in enumerate(table["id"])}
+    rows = cells.merge(table[FACT_COLUMNS], on="id", how="inner")
+    rows = rows.iloc[rows["id"].map(order).argsort(kind="stable")].reset_index(drop=True)
+    if runtimes is not None:
+        speedups = runtimes[["id", "device", "batch_size", "runtime", "speedup"]]
+        rows = rows.merge(speedups, on=["id", "device", "batch_size", "runtime"], how="left")
+    else:
+        rows["speedup"] = float("nan")
+    texts = pd.DataFrame([cell_texts(cell, target, max_probe_deviation) for cell in rows.to_dict("records")],
+                         index=rows.index)
+    rows = pd.concat([rows, texts], axis=1)
+    measured = rows["status"] == MEASURED
+    for column in ("fps_mean", "ci_low", "ci_high", "latency_p50_s", "latency_p90_s"):
+        if column not in rows:
+            rows[column] = float("nan")
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").where(measured)
+    rows["latency_p90_ms"] = 1000 * rows["latency_p90_s"]
+    rows["device_name"] = rows["device"].map(DEVICE_NAMES).fillna(rows["device"])
+    rows["batch"] = rows["batch_size"].astype(str)
+    rows["list"] = list_name
+    return rows
+
+
+def front_lines(rows: pd.DataFrame, scopes: Dict[str, List[str]]) -> pd.DataFrame:
+    """The Pareto front (higher mAP and higher FPS) of each choice of list scope, device, batch
+    size and runtime, as one poly-line each."""
+    lines = []
+    for scope, lists in scopes.items():
+        chosen = rows[rows["list"].isin(lists)]
+        for (device, batch, runtime), group in chosen.groupby(["device", "batch", "runtime"], sort=False):
+            found = [Point(row["fps_mean"], row["map"], row["model"], row["algorithm"])
+                     for row in group.to_dict("records") if as_number(row["fps_mean"]) and as_number(row["map"])]
+            front = pareto_front(found, higher_x_is_better=True)
+            lines.append({"key": "|".join([scope, device, batch, runtime]),
+                          "xs": [point.x for point in front], "ys": [point.y for point in front]})
+    return pd.DataFrame(lines, columns=["key", "xs", "ys"])
+
+
+def header_html(markdown: str) -> str:
+    """The facts above table.md's table (machine, versions, dates, policy, probe) as HTML."""
+    parts: List[str] = []
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            break
+        text = html.escape(line.strip()).replace("`", "")
+        if line.startswith("- "):
+            if not parts or parts[-1] != "</ul>":
+                parts.append("<ul>")
+            else:
+                parts.pop()
+            parts += ["<li>%s</li>" % text[2:], "</ul>"]
+        elif line.startswith("# "):
+            parts.append("<h2>%s</h2>" % text[2:])
+        elif line.startswith("### "):
+            parts.append("<h4>%s</h4>" % text[4:])
+        elif text:
+            parts.append("<p>%s</p>" % text)
+    return "\n".join(parts)
+
+
+FILTER_CODE = """
+const data = source.data;
+const query = search.value_input.trim().toLowerCase();
+const keep = [];
+for (let i = 0; i < data.id.length; i++) {
+  keep.push((algorithm.value === ALL || data.algorithm[i] === algorithm.value)
+    && (device.value === ALL || data.device[i] === device.value)
+    && (batch.value === ALL || data.batch[i] === batch.value)
+    && (runtime.value === ALL || data.runtime[i] === runtime.value)
+    && (scope.value === ALL || lists[scope.value].includes(data.list[i]))
+    && (!query || data.model[i].toLowerCase().includes(query) || data.id[i].toLowerCase().includes(query)));
+}
+shown.booleans = keep;
+const key = [scope.value, device.value, batch.value, runtime.value].join("|");
+front_shown.booleans = fronts.data.key.map((found) => found === key);
+const count = keep.filter(Boolean).length;
+counter.text = count + " of " + data.id.length + " cells shown";
+"""
+
+
+def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Dict[str, List[str]], title: str):
+    """The page's Bokeh layout; its first view is the first device, batch size 1 and eager."""
+    from bokeh.layouts import column, row
+    from bokeh.models import (
+        BooleanFilter, CDSView, ColumnDataSource, CustomJS, DataTable, Div, HoverTool, HTMLTemplateFormatter,
+        NumberFormatter, Select, TableColumn, TapTool, TextInput,
+    )
+    from bokeh.palettes import Category20
+    from bokeh.plotting import figure
+    from bokeh.transform import factor_cmap
+
+    # numbers as float arrays (a missing one is NaN, which BokehJS keeps), text as strings
+    data = {name: pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float) for name in NUMBER_COLUMNS}
+    data.update({name: rows[name].fillna("").astype(str).tolist() for name in TEXT_COLUMNS})
+    source = ColumnDataSource(data, name="cells")
+
+    def choices(name, first=None):
+        values = list(dict.fromkeys(rows[name]))
+        if first in values:
+            values.remove(first)
+            values.insert(0, first)
+        return values
+
+    devices, batches, runtimes = choices("device", "cpu"), choices("batch", "1"), choices("runtime", "eager")
+    algorithm = Select(title="Algorithm", value=ALL, options=[ALL] + sorted(set(rows["algorithm"])), name="algorithm")
+    device = Select(title="Device", value=devices[0], options=devices + [ALL], name="device")
+    batch = Select(title="Batch size", value=batches[0], options=batches + [ALL], name="batch")
+    runtime = Select(title="Runtime", value=runtimes[0], options=runtimes + [ALL], name="runtime")
+    scope = Select(title="List", value=list(scopes)[0], options=list(scopes), name="list",
+                   visible=len(scopes) > 1)
+    search = TextInput(title="Model name contains", name="search")
+    first = [scope.value, device.value, batch.value, runtime.value]
+    booleans = [bool(value) for value in (rows["device"].eq(first[1]) & rows["batch"].eq(first[2])
+                                          & rows["runtime"].eq(first[3]) & rows["list"].isin(scopes[first[0]]))]
+    shown = BooleanFilter(booleans=booleans)
+    counter = Div(text="%d of %d cells shown" % (sum(booleans), len(rows)), name="counter")
+
+    front_source = ColumnDataSource({"key": fronts["key"].tolist(), "xs": fronts["xs"].tolist(),
+                                     "ys": fronts["ys"].tolist()})
+    front_shown = BooleanFilter(booleans=[key == "|".join(first) for key in fronts["key"]])
+
+    chart = figure(x_axis_type="log", height=460, sizing_mode="stretch_width", name="chart",
+                   x_axis_label="FPS (log scale; the bar: 95% interval)", y_axis_label="mAP",
+                   tools="pan,wheel_zoom,box_zoom,reset,save", title="mAP against FPS: the chosen device, "
+                   "batch size and runtime; the line is the Pareto front")
+    chart.multi_line("xs", "ys", source=front_source, view=CDSView(filter=front_shown), line_color="gray",
+                     line_dash="dashed", line_width=2)
+    view = CDSView(filter=shown)
+    chart.segment("ci_low", "map", "ci_high", "map", source=source, view=view, line_color="gray", line_alpha=0.6)
+    algorithms = sorted(set(rows["algorithm"]))
+    palette = [Category20[20][i % 20] for i in range(len(algorithms))]
+    points = chart.scatter("fps_mean", "map", source=source, view=view, size=10, name="points",
+                           fill_color=factor_cmap("algorithm", palette, algorithms), line_color="black",
+                           selection_line_width=3, nonselection_fill_alpha=0.3)
+    chart.add_tools(HoverTool(renderers=[points], tooltips=[
+        ("model", "@model (@algorithm, @input_size)"), ("FPS", "@fps_text"), ("95% interval", "@interval_text"),
+        ("mAP", "@map{0.000}"), ("device", "@device_name, batch @batch, @runtime"), ("list", "@list")]))
+    chart.add_tools(TapTool(renderers=[points]))
+
+    fps = HTMLTemplateFormatter(template='<span title="<%= reasons %>"><%= fps_html %></span>')
+    table = DataTable(source=source, view=view, name="table", sizing_mode="stretch_width", height=600,
+                      index_position=None, scroll_to_selection=True, reorderable=False, columns=[
+                          TableColumn(field="algorithm", title="Algorithm", width=160),
+                          TableColumn(field="model", title="Model"),
+                          TableColumn(field="input_size", title="Input size"),
+                          TableColumn(field="map", title="mAP", formatter=NumberFormatter(format="0.000")),
+                          TableColumn(field="gflops", title="GFLOPs", formatter=NumberFormatter(format="0.00")),
+                          TableColumn(field="params_m", title="Params (M)", formatter=NumberFormatter(format="0.00")),
+                          TableColumn(field="device_name", title="Device"),
+                          TableColumn(field="batch", title="Batch"),
+                          TableColumn(field="runtime", title="Runtime"),
+                          TableColumn(field="fps_mean", title="FPS", formatter=fps, width=190),
+                          TableColumn(field="interval_text", title="95% interval", sortable=False),
+                          TableColumn(field="rounds", title="Rounds"),
+                          TableColumn(field="latency_p90_ms", title="p90 latency (ms)",
+                                      formatter=NumberFormatter(format="0.0")),
+                          TableColumn(field="speedup", title="× eager", formatter=NumberFormatter(format="0.00")),
+                          TableColumn(field="list", title="List"),
+                      ])
+
+    update = CustomJS(args=dict(source=source, shown=shown, front_shown=front_shown, fronts=front_source,
+                                algorithm=algorithm, device=device, batch=batch, runtime=runtime, scope=scope,
+                                search=search, counter=counter, lists=scopes, ALL=ALL), code=FILTER_CODE)
+    for widget in (algorithm, device, batch, runtime, scope):
+        widget.js_on_change("value", update)
+    search.js_on_change("value_input", update)
+    intro = Div(text=header + "<p>Hover a FPS cell for why it is marked; click a point to select its row. "
+                "The CSV files beside this page hold every number.</p>", sizing_mode="stretch_width")
+    controls = row(algorithm, device, batch, runtime, scope, search, sizing_mode="stretch_width")
+    return column(intro, controls, counter, chart, table, sizing_mode="stretch_width", name="page")
+
+
+def write_page(table_csv: Path, cells_csv: Path, markdown: Path, output: Path, target: float,
+               max_probe_deviation: float, runtimes_csv: Optional[Path] = None,
+               combine: Optional[Dict[str, Path]] = None) -> int:
+    """index.html from the run's records (and another list's, combined); returns its cell count."""
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
+    from .measurements import read_table
+    from .records import write_text
+
+    name = str(table_csv.parent)
+    runtimes = pd.read_csv(runtimes_csv) if runtimes_csv else None
+    rows = page_rows(pd.read_csv(table_csv), read_table(cells_csv), runtimes, name, target, max_probe_deviation)
+    scopes = {name: [name]}
+    if combine and combine.get("cells"):
+        other = str(combine["table"].parent)
+        rows = pd.concat([rows, page_rows(pd.read_csv(combine["table"]), read_table(combine["cells"]), None, other,
+                                          target, max_probe_deviation)], ignore_index=True)
+        scopes = {name: [name], other: [other], "both lists": [name, other]}
+    layout = build_page(rows, front_lines(rows, scopes), header_html(markdown.read_text()), scopes, name)
+    write_text(output, file_html(layout, INLINE, title="posebench: %s" % name))
+    return len(rows)
