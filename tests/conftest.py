@@ -49,7 +49,6 @@ def workflow(request, tmp_path) -> Workflow:
     return Workflow(tmp_path / "posebench", run=run)
 
 
-
 # The pipeline tests' iteration policy: they check what is recorded, not how fast this machine is.
 TINY_POLICY = "iterations: 3, warmup: 1, min_iterations: 1, budget_s: 0.5"
 

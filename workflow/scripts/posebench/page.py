@@ -16,9 +16,9 @@ from typing import Dict, List, Optional
 
 import pandas as pd
 
-from .measurements import MEASURED, interval_wider, percent_text, probe_shifted
+from .measurements import MEASURED
 from .plots import Point, as_number, pareto_front
-from .table import NOT_APPLICABLE
+from .table import MARK, NOT_APPLICABLE, cell_marks
 
 ALL = "all"
 DEVICE_NAMES = {"cpu": "CPU", "cuda": "GPU"}
@@ -36,21 +36,6 @@ def number(value: object) -> Optional[float]:
     return None if math.isnan(found) else found
 
 
-def marks(cell: Dict[str, object], target: float, max_probe_deviation: float) -> List[str]:
-    """The table's marks on a cell, as text: c (cut short), ±N% (interval wider than the
-    target), p (the probe off the run's median under most rounds)."""
-    found = []
-    if str(cell.get("capped")) == "True":
-        found.append("c")
-    width = number(cell.get("ci_half_width"))
-    if width is not None and interval_wider(width, target):
-        found.append("±" + percent_text(width))
-    shift = number(cell.get("probe_shift"))
-    if shift is not None and probe_shifted(shift, max_probe_deviation):
-        found.append("p")
-    return found
-
-
 def cell_texts(cell: Dict[str, object], target: float, max_probe_deviation: float) -> Dict[str, str]:
     """How a cell reads: its mean ± std with the marks (HTML and plain), its interval, and why it
     is marked or not measured (the hover of its FPS cell)."""
@@ -59,12 +44,13 @@ def cell_texts(cell: Dict[str, object], target: float, max_probe_deviation: floa
         reason = str(cell.get("message") or cell["status"])
         return {"fps_html": html.escape(shown), "fps_text": shown, "interval_text": "", "reasons": reason}
     text = "%.2f ± %.2f" % (float(cell["fps_mean"]), float(cell["fps_std"]))
-    found = marks(cell, target, max_probe_deviation)
+    found = cell_marks(str(cell.get("capped")) == "True", number(cell.get("ci_half_width")),
+                       number(cell.get("probe_shift")), target, max_probe_deviation)
     reasons = [str(cell.get("unsteady") or "")]
     if "c" in found:
         reasons.append("cut short: fewer iterations over all rounds than the policy's count for one")
     return {
-        "fps_html": html.escape(text) + "".join("<sup>%s</sup>" % html.escape(mark) for mark in found),
+        "fps_html": html.escape(text) + "".join(MARK % html.escape(mark) for mark in found),
         "fps_text": text + ("  [%s]" % ", ".join(found) if found else ""),
         "interval_text": "%.2f–%.2f" % (float(cell["ci_low"]), float(cell["ci_high"])),
         "reasons": "; ".join(reason for reason in reasons if reason) or "steady: within the target",
@@ -88,7 +74,7 @@ def page_rows(table: pd.DataFrame, cells: pd.DataFrame, runtimes: Optional[pd.Da
                          index=rows.index)
     rows = pd.concat([rows, texts], axis=1)
     measured = rows["status"] == MEASURED
-    for column in ("fps_mean", "ci_low", "ci_high", "latency_p50_s", "latency_p90_s"):
+    for column in ("fps_mean", "ci_low", "ci_high", "latency_p90_s"):
         if column not in rows:
             rows[column] = float("nan")
         rows[column] = pd.to_numeric(rows[column], errors="coerce").where(measured)
@@ -156,7 +142,7 @@ counter.text = count + " of " + data.id.length + " cells shown";
 """
 
 
-def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Dict[str, List[str]], title: str):
+def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Dict[str, List[str]]):
     """The page's Bokeh layout; its first view is the first device, batch size 1 and eager."""
     from bokeh.layouts import column, row
     from bokeh.models import (
@@ -215,7 +201,7 @@ def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Di
         ("mAP", "@map{0.000}"), ("device", "@device_name, batch @batch, @runtime"), ("list", "@list")]))
     chart.add_tools(TapTool(renderers=[points]))
 
-    fps = HTMLTemplateFormatter(template='<span title="<%= reasons %>"><%= fps_html %></span>')
+    fps = HTMLTemplateFormatter(template='<span title="<%- reasons %>"><%= fps_html %></span>')
     table = DataTable(source=source, view=view, name="table", sizing_mode="stretch_width", height=600,
                       index_position=None, scroll_to_selection=True, reorderable=False, columns=[
                           TableColumn(field="algorithm", title="Algorithm", width=160),
@@ -267,6 +253,6 @@ def write_page(table_csv: Path, cells_csv: Path, markdown: Path, output: Path, t
         rows = pd.concat([rows, page_rows(pd.read_csv(combine["table"]), read_table(combine["cells"]), None, other,
                                           target, max_probe_deviation)], ignore_index=True)
         scopes = {name: [name], other: [other], "both lists": [name, other]}
-    layout = build_page(rows, front_lines(rows, scopes), header_html(markdown.read_text()), scopes, name)
+    layout = build_page(rows, front_lines(rows, scopes), header_html(markdown.read_text()), scopes)
     write_text(output, file_html(layout, INLINE, title="posebench: %s" % name))
     return len(rows)

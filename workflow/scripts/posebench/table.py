@@ -11,11 +11,11 @@ NOT_MEASURED = "–"
 NOT_APPLICABLE = "/"
 NO_DEVICE = "n/a"
 TABLE_DEVICES = [("cuda", "gpu", "GPU"), ("cpu", "cpu", "CPU")]  # the seed's order: GPU first
-MARK_CAPPED = "<sup>c</sup>"
-MARK_BEYOND_SEED = "<sup>b</sup>"
-MARK_SEED_MAP = "<sup>s</sup>"
-MARK_WIDE = "<sup>±%s</sup>"
-MARK_PROBE = "<sup>p</sup>"
+MARK = "<sup>%s</sup>"
+MARK_CAPPED = MARK % "c"
+MARK_BEYOND_SEED = MARK % "b"
+MARK_SEED_MAP = MARK % "s"
+MARK_PROBE = MARK % "p"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
     "gflops", "gflops_counter", "params_m", "mmcv_gflops", "thop_gflops", "thop_params_m", "torch_gflops",
@@ -162,19 +162,28 @@ def number_cell(value: object) -> str:
     return seed_number(value) if isinstance(value, float) else str(value)
 
 
+def cell_marks(capped: bool, half_width: Optional[float], probe_shift: Optional[float], target: float,
+               max_probe_deviation: float) -> List[str]:
+    """A measured cell's marks, in the table's order: c (cut short), ±N% (its interval's
+    half-width, where that is wider than the target), p (the probe off the run's median under
+    most of its rounds). A statistic an older record lacks (None) marks nothing."""
+    marks = ["c"] if capped else []
+    if half_width is not None and interval_wider(half_width, target):
+        marks.append("±" + percent_text(half_width))
+    if probe_shift is not None and probe_shifted(probe_shift, max_probe_deviation):
+        marks.append("p")
+    return marks
+
+
 def fps_cell(row: Dict[str, object], key: str, seed_row: Optional[Dict[str, str]], target: float,
              max_probe_deviation: float) -> str:
-    """The cell's mean ± std, with its marks: cut short, its interval's half-width where that is
-    wider than the target, the probe where the machine was off its median under it."""
+    """The cell's mean ± std, with its marks (cell_marks), and b where the seed printed `/`."""
     cell = str(row[key])
     if key + "_mean" not in row:
         return cell
-    if row[key + "_capped"]:
-        cell += MARK_CAPPED
-    if interval_wider(row[key + "_ci_half_width"], target):
-        cell += MARK_WIDE % percent_text(row[key + "_ci_half_width"])
-    if probe_shifted(row[key + "_probe_shift"], max_probe_deviation):
-        cell += MARK_PROBE
+    marks = cell_marks(row[key + "_capped"], row[key + "_ci_half_width"], row[key + "_probe_shift"], target,
+                       max_probe_deviation)
+    cell += "".join(MARK % mark for mark in marks)
     if seed_row and seed_row.get(key) == NOT_APPLICABLE:
         cell += MARK_BEYOND_SEED
     return cell
