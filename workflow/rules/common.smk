@@ -189,6 +189,7 @@ STEP_SCRIPTS = {
     "complexity": "count_complexity.py",
     "timing": "time_model.py",
     "export": "export_onnx.py",
+    "quantize": "quantize_int8.py",
     "measurements": "make_measurements.py",
     "table": "make_table.py",
     "runtimes": "make_runtimes.py",
@@ -196,7 +197,7 @@ STEP_SCRIPTS = {
     "compare": "compare_runs.py",
     "page": "make_page.py",
 }
-MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export")
+MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export", "quantize")
 
 
 def code_of(script):
@@ -290,11 +291,18 @@ def timing_rounds(wildcards):
     ]
 
 
+# the runtimes that read the network exported to ONNX (export_onnx), and the INT8 one that reads
+# its quantized model (quantize_int8)
+FROM_ONNX = ("onnxruntime", "openvino", "opencv_dnn")
+
+
 def onnx_export(wildcards):
-    """The exported network, for the onnxruntime timing jobs only."""
-    return (
-        f"results/onnx/{wildcards.model}" if wildcards.runtime == "onnxruntime" else []
-    )
+    """The network a timing job's runtime reads: the ONNX export, or its INT8 model."""
+    if wildcards.runtime in FROM_ONNX:
+        return f"results/onnx/{wildcards.model}"
+    if wildcards.runtime == "openvino_int8":
+        return f"results/openvino_int8/{wildcards.model}"
+    return []
 
 
 def export_dir_arg(wildcards, input):

@@ -15,6 +15,25 @@ rule export_onnx:
         "{params.python} workflow/scripts/export_onnx.py {input.resolved} {output} > {log} 2>&1"
 
 
+# the export quantized to INT8 for OpenVINO by NNCF, once per model (openvino_int8 times it)
+rule quantize_int8:
+    input:
+        resolved="results/resolved/{model}.json",
+        export="results/onnx/{model}",
+        code=step_code("quantize"),
+        pins=backend_pins,
+    output:
+        directory("results/openvino_int8/{model}"),
+    log:
+        "logs/quantize_int8/{model}.log",
+    conda:
+        backend_conda_env
+    params:
+        python=backend_python,
+    shell:
+        "{params.python} workflow/scripts/quantize_int8.py {input.resolved} {input.export} {output} > {log} 2>&1"
+
+
 rule runtimes:
     input:
         resolved=per_model("results/resolved/{model}.json"),

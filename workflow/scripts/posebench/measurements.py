@@ -45,6 +45,7 @@ def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
             "load1_before": before.get("load1"), "load1_after": after.get("load1"),
             "runnable_before": before.get("runnable"), "runnable_after": after.get("runnable"),
             "peak_gflops_per_s": (record.get("peak") or {}).get("gflops_per_s"),
+            "peak_memory_mib": batch.get("peak_memory_mib"), "model_memory_mib": record.get("model_memory_mib"),
             "max_relative_difference": agreement.get("max_relative_difference"),
             "tolerance": agreement.get("tolerance"),
             "seconds": " ".join(repr(value) for value in seconds),
@@ -150,6 +151,9 @@ def summarize_cell(rounds: pd.DataFrame, target: float, max_probe_deviation: flo
         probe_shift=float(rounds["probe_shift"].median()),
         fps_per_probe=float(rounds["fps_per_probe"].mean()),
         peak_gflops_per_s=float(rounds["peak_gflops_per_s"].median()),
+        # memory: the highest peak of any round's timed iterations, the model's usual footprint
+        peak_memory_mib=rounds["peak_memory_mib"].max(),
+        model_memory_mib=rounds["model_memory_mib"].median(),
         max_relative_difference=rounds["max_relative_difference"].max(),
         tolerance=first["tolerance"],
     )

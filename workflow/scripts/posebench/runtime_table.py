@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
+from .runtime_names import EAGER, SPEED_ONLY
 from .table import NOT_APPLICABLE, NOT_MEASURED, TABLE_DEVICES
-
-EAGER = "eager"
 CSV_COLUMNS = [
     "id", "algorithm", "model", "input_size", "device", "batch_size", "runtime", "status", "fps_mean", "fps_std",
-    "speedup", "gflops_per_s", "peak_gflops_per_s", "fraction_of_peak", "max_relative_difference", "tolerance",
-    "message",
+    "speedup", "gflops_per_s", "peak_gflops_per_s", "fraction_of_peak", "peak_memory_mib", "model_memory_mib",
+    "max_relative_difference", "tolerance", "message",
 ]
 
 
@@ -68,6 +67,7 @@ def runtime_record(
         return dict(record, status=cell.get("kind") or NOT_APPLICABLE, message=cell.get("message"))
     record.update(status="measured", fps_mean=cell["fps_mean"], fps_std=cell["fps_std"])
     record.update(max_relative_difference=cell.get("max_relative_difference"), tolerance=cell.get("tolerance"))
+    record.update(peak_memory_mib=cell.get("peak_memory_mib"), model_memory_mib=cell.get("model_memory_mib"))
     if complexity["status"] == "counted":
         flip = bool((entry["model_cfg"].get("test_cfg") or {}).get("flip_test", False))
         achieved = achieved_gflops_per_s(complexity["gflops"], batch_size, 2 if flip else 1, cell["fps_mean"])
@@ -77,7 +77,8 @@ def runtime_record(
 
 
 def best_runtime(cells: List[Dict[str, object]]) -> Optional[Dict[str, object]]:
-    measured = [cell for cell in cells if cell["status"] == "measured"]
+    """The fastest runtime whose outputs agreed with eager's (a speed-only one never wins)."""
+    measured = [cell for cell in cells if cell["status"] == "measured" and cell["runtime"] not in SPEED_ONLY]
     return max(measured, key=lambda cell: cell["fps_mean"]) if measured else None
 
 
@@ -96,6 +97,12 @@ def throughput_text(best: Optional[Dict[str, object]]) -> str:
     return "%.1f (%.0f%%)" % (best["gflops_per_s"], 100 * best["fraction_of_peak"])
 
 
+def memory_text(best: Optional[Dict[str, object]]) -> str:
+    """The fastest runtime's peak memory during its timed iterations, in MiB."""
+    peak = (best or {}).get("peak_memory_mib")
+    return NOT_MEASURED if peak is None or peak != peak else "%.0f" % peak
+
+
 def render_runtimes_markdown(
     records: List[Dict[str, object]], devices: List[str], batch_sizes: List[int], runtimes: List[str]
 ) -> str:
@@ -112,7 +119,8 @@ def render_runtimes_markdown(
         "for the fastest runtime, and in parentheses its fraction of the device's peak: the faster of a "
         "float32 matrix product and a 3×3 convolution, timed in the measurement's first round. GMACs count direct "
         "convolution; a runtime that picks a cheaper algorithm (Winograd, FFT) does fewer operations than "
-        "counted, and can pass 100%.",
+        "counted, and can pass 100%. Peak memory: the fastest runtime's highest resident memory during "
+        "its timed iterations (CPU; on CUDA the allocator's peak), in MiB, over its rounds.",
     ]
     for device, _, label in TABLE_DEVICES:
         if device not in devices:
@@ -128,7 +136,8 @@ def runtime_section(
     mine = [record for record in records if record["device"] == device and record["batch_size"] == batch_size]
     peaks = sorted(record["peak_gflops_per_s"] for record in mine if record.get("peak_gflops_per_s"))
     peak = " (peak: %.0f GFLOP/s, the median over its jobs)" % peaks[len(peaks) // 2] if peaks else ""
-    columns = ["Algorithm", "Model", "Input size"] + runtimes + ["Achieved GFLOP/s (% of peak)"]
+    titles = ["%s (%s)" % (runtime, SPEED_ONLY[runtime]) if runtime in SPEED_ONLY else runtime for runtime in runtimes]
+    columns = ["Algorithm", "Model", "Input size"] + titles + ["Achieved GFLOP/s (% of peak)", "Peak memory (MiB)"]
     lines = [
         "",
         "### %s, batch size %d%s" % (label, batch_size, peak),
@@ -143,7 +152,7 @@ def runtime_section(
         best = best_runtime(cells)
         first = cells[0]
         row = [str(first["algorithm"]), str(first["model"]), str(first["input_size"])]
-        row += [fps_text(cell, best) for cell in cells] + [throughput_text(best)]
+        row += [fps_text(cell, best) for cell in cells] + [throughput_text(best), memory_text(best)]
         lines.append("| " + " | ".join(row) + " |")
     return lines
 

@@ -26,7 +26,7 @@ COMPLEXITY_COLUMNS = [
 # per FPS cell in table.csv: the cell's text, then its statistics over every round
 FPS_FIELDS = [
     "", "_mean", "_std", "_median", "_ci_low", "_ci_high", "_ci_half_width", "_rounds", "_iterations", "_capped",
-    "_latency_p50_s", "_latency_p90_s", "_latency_p99_s",
+    "_latency_p50_s", "_latency_p90_s", "_latency_p99_s", "_peak_memory_mib", "_model_memory_mib",
     "_within_round_cv", "_between_round_cv", "_probe_shift", "_probe_worst_deviation", "_unsteady", "_hosts",
 ]
 # cells.csv's column behind each field

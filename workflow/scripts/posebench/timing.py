@@ -21,10 +21,10 @@ from typing import Callable, Dict, List, Optional
 from .backends import get_backend
 from .environment import describe_environment
 from .failures import ERROR, ModelFailure, model_stage
+from .memory import in_use_mib, peak_mib, reset_peak
 from .probe import peak_gflops, probe_kernel, probe_state
+from .runtime_names import EAGER
 
-EAGER = "eager"
-RUNTIMES = (EAGER, "channels_last", "compile", "onnxruntime")
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
 SINGLE_IMAGE_REASON = "the bottom-up test step takes one image at a time"
@@ -168,6 +168,7 @@ def time_model(
     try:
         with model_stage("build"):
             model = backend.build_seeded(resolved["model_cfg"]).to(device)
+        model_memory = in_use_mib(device)
         phases.mark("build")
         checks = {}
         if runtime != EAGER:
@@ -185,6 +186,7 @@ def time_model(
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         batches = {str(size): failure.record for size in batch_sizes}
+        model_memory = None
         phases.mark("failure")
     peak = peak_gflops(device) if round_number == 1 else None
     phases.mark("peak")
@@ -207,6 +209,8 @@ def time_model(
         "batches": batches,
         # the device's peak (for runtimes.md) once per measurement, in its first round
         "peak": peak,
+        # what the process held once the model was built (resident memory; CUDA: allocated)
+        "model_memory_mib": model_memory,
         "environment": environment,
         "process_started_at": phases.started_at,
         "phases": phases.seconds,
@@ -264,10 +268,17 @@ def time_batch(backend, model, resolved, batch_size, device, policy, progress, c
     try:
         with model_stage(TEST_STEP + " at batch size %d" % batch_size), torch.no_grad():
             step = backend.test_step(model, resolved, batch_size, device)
-            before = {}
-            # the probe runs once the model is warm, right before and right after the timed iterations
-            warmed_up = (lambda: before.update(probe_state(probe))) if probe else (lambda: None)
+            before, memory = {}, {}
+
+            def warmed_up():
+                # the probe runs once the model is warm, right before and right after the timed
+                # iterations; the memory's high-water mark starts again after the probe's
+                if probe:
+                    before.update(probe_state(probe))
+                memory["reset"] = reset_peak(device)
+
             measured = run_iterations(step, device_synchronizer(device), policy, progress, warmed_up=warmed_up)
+            peak_memory = peak_mib(device, memory.get("reset", False))
             after = probe_state(probe) if probe else {}
             probe_seconds = before.get("probe_seconds", 0.0) + after.get("probe_seconds", 0.0)
     except ModelFailure as failure:
@@ -277,6 +288,8 @@ def time_batch(backend, model, resolved, batch_size, device, policy, progress, c
         return failure.record
     progress("batch size %d: %.2f ± %.2f FPS" % (batch_size, measured["fps_mean"], measured["fps_std"]))
     measured["probe_seconds"] = probe_seconds
+    # the peak memory of the timed iterations: resident memory on the CPU, allocated on CUDA
+    measured["peak_memory_mib"] = peak_memory
     if probe:
         measured["probe_before"], measured["probe_after"] = before, after
         progress("probe: %.1f GFLOP/s before, %.1f after; load %s"
