@@ -26,6 +26,20 @@ def test_a_runtime_is_timed_only_when_it_computes_what_eager_computes(tmp_path, 
     faithful = findings["faithful"]
     assert faithful["status"] == "measured" and faithful["fps_mean"] > 0
     assert faithful["agreement"]["max_relative_difference"] <= faithful["agreement"]["tolerance"] == 1e-3
+    # OpenVINO and OpenCV's DNN module on the same export: checked against eager as ONNX Runtime is
+    assert findings["openvino"]["status"] == "measured" and findings["openvino"]["runtime_version"].startswith("openvino ")
+    assert findings["openvino"]["agreement"]["max_relative_difference"] <= 1e-3
+    opencv = findings["opencv_dnn"]
+    assert opencv["runtime_version"].endswith("(DNN_BACKEND_OPENCV, DNN_TARGET_CPU)")
+    assert opencv["status"] == "measured" or opencv["kind"] == "error", opencv  # a network it cannot load: a cell
+    # INT8: quantized on random inputs, timed, its difference recorded and never checked
+    assert findings["quantization"]["status"] == "quantized" and findings["quantization"]["calibration"].startswith("32 ")
+    int8 = findings["openvino_int8"]
+    assert int8["status"] == "measured" and int8["agreement"]["tolerance"] is None
+    assert int8["agreement"]["max_relative_difference"] > 0 and "accuracy not measured" in int8["agreement"]["accuracy"]
+    # memory: the timed iterations' peak and the built model's footprint, in MiB
+    for cell in (faithful, findings["eager"], int8):
+        assert 0 < cell["model_memory_mib"] <= cell["peak_memory_mib"], cell
     perturbed = findings["perturbed"]
     assert perturbed["status"] == "failed" and perturbed["kind"] == "mismatch" and "fps_mean" not in perturbed
     assert perturbed["message"].startswith("outputs differ from eager by")

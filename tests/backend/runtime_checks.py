@@ -15,7 +15,7 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
-from posebench import onnx_export  # noqa: E402
+from posebench import onnx_export, quantize  # noqa: E402
 from posebench.backends import get_backend  # noqa: E402
 from posebench.records import write_json  # noqa: E402
 from posebench.resolve import resolve_model  # noqa: E402
@@ -67,9 +67,10 @@ def perturb(onnx_file):
     onnx.save(graph, str(onnx_file))
 
 
-def onnxruntime_cells(resolved, export_dir):
-    timing = time_model(resolved, "cpu", [1], POLICY, 1, lambda line: None, "onnxruntime", export_dir)
-    return timing["batches"]["1"]
+def onnxruntime_cells(resolved, export_dir, runtime="onnxruntime"):
+    timing = time_model(resolved, "cpu", [1], POLICY, 1, lambda line: None, runtime, export_dir)
+    return dict(timing["batches"]["1"], model_memory_mib=timing["model_memory_mib"],
+                runtime_version=timing["runtime_version"])
 
 
 def main():
@@ -79,6 +80,12 @@ def main():
     exported = workdir / "onnx"
     findings["export"] = onnx_export.export_model(resolved, exported)
     findings["faithful"] = onnxruntime_cells(resolved, exported)
+    for runtime in ("openvino", "opencv_dnn"):
+        findings[runtime] = onnxruntime_cells(resolved, exported, runtime)
+    quantized = workdir / "openvino_int8"
+    findings["quantization"] = quantize.quantize_model(resolved, exported, quantized)
+    findings["openvino_int8"] = onnxruntime_cells(resolved, quantized, "openvino_int8")
+    findings["eager"] = onnxruntime_cells(resolved, None, "eager")
     perturb(exported / onnx_export.ONNX_FILE)
     findings["perturbed"] = onnxruntime_cells(resolved, exported)
     write_json(exported / onnx_export.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
