@@ -58,7 +58,7 @@ LABELS = {"m": {"id": "m", "algorithm": "topdown_heatmap", "model": "m"}}
 def measured(fps, peak=400.0):
     """A row of cells.csv: the cell's statistics over its rounds."""
     return {"status": "measured", "fps_mean": fps, "fps_std": 0.1, "max_relative_difference": 1e-6,
-            "tolerance": 1e-3, "peak_gflops_per_s": peak}
+            "tolerance": 1e-3, "peak_gflops_per_s": peak, "peak_memory_mib": 100 * fps, "model_memory_mib": 90.0}
 
 
 MISMATCH = {"status": "failed", "stage": "runtime", "kind": "mismatch", "message": "outputs differ"}
@@ -86,12 +86,25 @@ def test_runtime_records_carry_speedups_throughput_and_failures():
     assert cell[(1, "onnxruntime")]["fraction_of_peak"] == pytest.approx(120.0 / 400.0)
     assert cell[(10, "channels_last")]["speedup"] == pytest.approx(1.6)
     assert cell[(10, "onnxruntime")]["status"] == "mismatch" and cell[(10, "onnxruntime")]["speedup"] is None
+    assert cell[(1, "channels_last")]["peak_memory_mib"] == 500.0 and cell[(1, "eager")]["model_memory_mib"] == 90.0
+
+
+def test_a_speed_only_runtime_is_labelled_so_and_never_the_fastest():
+    cells = dict(CELLS, **{("m", "cpu", "openvino_int8", 1): measured(9.0), ("m", "cpu", "openvino_int8", 10): measured(2.0)})
+    runtimes = RUNTIMES + ["openvino_int8"]
+    records = runtime_records([entry("m")], LABELS, {"m": {"status": "counted", "gflops": 5.0}}, cells, ["cpu"], [1, 10],
+                              runtimes)
+    text = render_runtimes_markdown(records, ["cpu"], [1, 10], runtimes)
+    assert "| openvino_int8 (INT8, speed only: accuracy not measured (random weights, no data set)) |" in text
+    # the fastest checked runtime stays in bold; INT8's speed-up is there to read, not to win
+    assert "| 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 9.00 (2.25×) | 120.0 (30%) | 600 |" in text
 
 
 def test_runtimes_markdown_marks_the_best_runtime_and_never_numbers_a_mismatch():
     records = runtime_records([entry("m")], LABELS, {"m": {"status": "counted", "gflops": 5.0}}, CELLS, ["cpu"], [1, 10],
                               RUNTIMES)
     text = render_runtimes_markdown(records, ["cpu"], [1, 10], RUNTIMES)
-    assert "| topdown_heatmap | m | 256x192 | 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 120.0 (30%) |" in text
-    assert "| topdown_heatmap | m | 256x192 | 0.50 | mismatch | **0.80 (1.60×)** | 160.0 (40%) |" in text
+    # the fastest runtime's throughput and peak memory
+    assert "| topdown_heatmap | m | 256x192 | 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 120.0 (30%) | 600 |" in text
+    assert "| topdown_heatmap | m | 256x192 | 0.50 | mismatch | **0.80 (1.60×)** | 160.0 (40%) | 80 |" in text
     assert "### CPU, batch size 10 (peak: 400 GFLOP/s" in text
