@@ -90,7 +90,7 @@ def test_runtime_records_carry_speedups_throughput_and_failures():
 
 
 def test_a_speed_only_runtime_is_labelled_so_and_never_the_fastest():
-    cells = dict(CELLS, **{("m", "cpu", "openvino_int8", 1): measured(9.0), ("m", "cpu", "openvino_int8", 10): measured(2.0)})
+    cells = {**CELLS, ("m", "cpu", "openvino_int8", 1): measured(9.0), ("m", "cpu", "openvino_int8", 10): measured(2.0)}
     runtimes = RUNTIMES + ["openvino_int8"]
     records = runtime_records([entry("m")], LABELS, {"m": {"status": "counted", "gflops": 5.0}}, cells, ["cpu"], [1, 10],
                               runtimes)
