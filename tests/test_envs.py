@@ -18,6 +18,8 @@ INTENDED_DIFFERENCES = {
         "pyyaml": "any 6.x",
         "onnx": "the last onnx and onnxruntime for Python 3.8",
         "onnxruntime": "the last onnx and onnxruntime for Python 3.8",
+        "openvino": "the last openvino and nncf for Python 3.8",
+        "nncf": "the last openvino and nncf for Python 3.8",
     },
     "mmpose1": {
         "torch": "conda takes the 2.1 that OpenMMLab's mmcv 2.1.0 wheels are built for; the venv builds mmcv "

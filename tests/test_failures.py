@@ -30,6 +30,25 @@ def test_out_of_memory_is_told_apart_from_other_errors():
     assert failure_kind(KeyError("invalid depth 51 for resnet")) == ERROR
     record = failure_record("build", ValueError("first line\nsecond line"))
     assert record == {"status": "failed", "stage": "build", "kind": ERROR, "message": "ValueError: first line"}
+    # OpenVINO's C++ source locations before its message are not the message
+    openvino = RuntimeError("Exception from src/inference/src/cpp/core.cpp:84:\n"
+                            "Exception from src/inference/src/model_reader.cpp:148:\nUnable to read the model")
+    assert failure_record("openvino session", openvino)["message"] == "RuntimeError: Unable to read the model"
+
+
+def test_an_extensions_own_error_raised_where_our_code_calls_it_is_the_librarys():
+    from posebench.failures import OUR_CODE, raised_in_our_code
+
+    def raised_in(filename, error):
+        try:
+            exec(compile("raise error", str(filename), "exec"), {"error": error})
+        except Exception as raised:
+            return raised_in_our_code(raised)
+
+    extension_error = type("error", (Exception,), {"__module__": "cv2"})("Failed to parse ONNX model")
+    assert raised_in(OUR_CODE / "runtimes.py", extension_error) is False
+    assert raised_in(OUR_CODE / "runtimes.py", KeyError("batches")) is True
+    assert raised_in(OUR_CODE.parent / "elsewhere.py", KeyError("batches")) is False
 
 
 def test_capped_wide_and_probe_shifted_measurements_are_marked_with_the_width():

@@ -40,6 +40,10 @@ def test_a_runtime_is_timed_only_when_it_computes_what_eager_computes(tmp_path, 
     # memory: the timed iterations' peak and the built model's footprint, in MiB
     for cell in (faithful, findings["eager"], int8):
         assert 0 < cell["model_memory_mib"] <= cell["peak_memory_mib"], cell
+    # a network a runtime cannot read is that cell's error, with the library's reason
+    assert findings["unreadable_openvino"]["kind"] == findings["unreadable_opencv_dnn"]["kind"] == "error"
+    assert findings["unreadable_openvino"]["message"].startswith("RuntimeError: Unable to read the model")
+    assert "Failed to parse ONNX model" in findings["unreadable_opencv_dnn"]["message"]
     perturbed = findings["perturbed"]
     assert perturbed["status"] == "failed" and perturbed["kind"] == "mismatch" and "fps_mean" not in perturbed
     assert perturbed["message"].startswith("outputs differ from eager by")

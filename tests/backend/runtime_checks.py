@@ -67,6 +67,10 @@ def perturb(onnx_file):
     onnx.save(graph, str(onnx_file))
 
 
+def first_batch(resolved, export_dir, runtime):
+    return time_model(resolved, "cpu", [1], POLICY, 1, lambda line: None, runtime, export_dir)["batches"]["1"]
+
+
 def onnxruntime_cells(resolved, export_dir, runtime="onnxruntime"):
     timing = time_model(resolved, "cpu", [1], POLICY, 1, lambda line: None, runtime, export_dir)
     return dict(timing["batches"]["1"], model_memory_mib=timing["model_memory_mib"],
@@ -86,10 +90,16 @@ def main():
     findings["quantization"] = quantize.quantize_model(resolved, exported, quantized)
     findings["openvino_int8"] = onnxruntime_cells(resolved, quantized, "openvino_int8")
     findings["eager"] = onnxruntime_cells(resolved, None, "eager")
+    unreadable = workdir / "unreadable"
+    unreadable.mkdir()
+    (unreadable / onnx_export.EXPORT_RECORD).write_bytes((exported / onnx_export.EXPORT_RECORD).read_bytes())
+    (unreadable / onnx_export.ONNX_FILE).write_bytes(b"not a network")
+    for runtime in ("openvino", "opencv_dnn"):
+        findings["unreadable_" + runtime] = first_batch(resolved, unreadable, runtime)
     perturb(exported / onnx_export.ONNX_FILE)
     findings["perturbed"] = onnxruntime_cells(resolved, exported)
     write_json(exported / onnx_export.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
-    findings["failed_export"] = onnxruntime_cells(resolved, exported)
+    findings["failed_export"] = first_batch(resolved, exported, "onnxruntime")
     print(json.dumps(findings))
 
 

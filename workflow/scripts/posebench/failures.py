@@ -5,6 +5,7 @@ stage, so a bug never ships as a table of `error` cells."""
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -15,6 +16,7 @@ ERROR = "error"
 # how torch, CUDA and the C allocator word running out of memory
 OUT_OF_MEMORY = ("out of memory", "can't allocate memory", "cannot allocate memory")
 OUR_CODE = Path(__file__).resolve().parent
+SOURCE_LOCATION = re.compile(r"Exception from \S+:\d+:")
 
 
 class ModelFailure(Exception):
@@ -31,7 +33,9 @@ def failure_kind(error: BaseException) -> str:
 
 
 def failure_record(stage: str, error: BaseException) -> Dict[str, str]:
-    first_line = (str(error).strip().splitlines() or [""])[0]
+    # OpenVINO leads its messages with one "Exception from src/...cpp:84:" line per C++ frame
+    said = [line for line in str(error).strip().splitlines() if not SOURCE_LOCATION.fullmatch(line.strip())]
+    first_line = (said or [""])[0]
     return {
         "status": "failed",
         "stage": stage,
@@ -41,9 +45,12 @@ def failure_record(stage: str, error: BaseException) -> Dict[str, str]:
 
 
 def raised_in_our_code(error: BaseException) -> bool:
-    """Whether the innermost frame of the error's traceback is in posebench's own package."""
+    """Whether the innermost frame of the error's traceback is in posebench's own package, and
+    the error is Python's or ours (an extension's own error class, as `cv2.error`, raised where
+    we call into it, is the library's)."""
     frames = traceback.extract_tb(error.__traceback__)
-    return bool(frames) and OUR_CODE in Path(frames[-1].filename).resolve().parents
+    python_or_ours = type(error).__module__.split(".")[0] in ("builtins", __name__.split(".")[0])
+    return bool(frames) and OUR_CODE in Path(frames[-1].filename).resolve().parents and python_or_ours
 
 
 @contextlib.contextmanager
