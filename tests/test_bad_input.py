@@ -55,7 +55,7 @@ CASES = {
         lambda w: None,
         ["--config", "runtimes=[eager,tensorrt]"],
         "posebench: config: field runtimes.1: 'tensorrt' is not one of "
-        "['eager', 'channels_last', 'compile', 'onnxruntime']",
+        "['eager', 'channels_last', 'compile', 'onnxruntime', 'openvino', 'opencv_dnn', 'openvino_int8']",
     ),
     "nothing to compare with": (
         lambda w: None,
