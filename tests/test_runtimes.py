@@ -112,3 +112,18 @@ def test_runtimes_markdown_marks_the_best_runtime_and_never_numbers_a_mismatch()
     assert "| topdown_heatmap | m | 256x192 | 4.00 | **6.00 (1.50×)** | 5.00 (1.25×) | 120.0 (30%) | 600 |" in text
     assert "| topdown_heatmap | m | 256x192 | 0.50 | mismatch | **0.80 (1.60×)** | 160.0 (40%) | 80 |" in text
     assert "### CPU, batch size 10 (peak: 400 GFLOP/s" in text
+
+
+def test_each_section_counts_the_wins_and_gives_geometric_mean_speed_ups():
+    runtimes = ["eager", "onnxruntime", "openvino"]
+    fps = {"m": (4.0, 6.0, 8.0), "n": (2.0, 3.0, 1.0)}
+    cells = {(model, "cpu", runtime, 1): measured(value) for model, values in fps.items()
+             for runtime, value in zip(runtimes, values)}
+    labels = {model: dict(LABELS["m"], id=model, model=model) for model in fps}
+    counted = {model: {"status": "counted", "gflops": 5.0} for model in fps}
+    records = runtime_records([entry("m"), entry("n")], labels, counted, cells, ["cpu"], [1], runtimes)
+    text = render_runtimes_markdown(records, ["cpu"], [1], runtimes)
+    assert "Fastest checked runtime: eager 0, onnxruntime 1, openvino 1 rows." in text
+    # onnxruntime: sqrt(1.5 × 1.5); openvino: sqrt(2 × 0.5) over eager, sqrt(8/6 × 1/3) over onnxruntime
+    assert "Geometric-mean speed-up of onnxruntime: 1.50× over eager (2 rows)." in text
+    assert "Geometric-mean speed-up of openvino: 1.00× over eager (2 rows), 0.67× over onnxruntime (2 rows)." in text

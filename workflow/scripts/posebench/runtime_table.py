@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Tuple
 
 from .runtime_names import EAGER, SPEED_ONLY
+from .statistics import geometric_mean
 from .table import NOT_APPLICABLE, NOT_MEASURED, TABLE_DEVICES
+
+ONNXRUNTIME = "onnxruntime"
 CSV_COLUMNS = [
     "id", "algorithm", "model", "input_size", "device", "batch_size", "runtime", "status", "fps_mean", "fps_std",
     "speedup", "gflops_per_s", "peak_gflops_per_s", "fraction_of_peak", "peak_memory_mib", "model_memory_mib",
@@ -154,6 +157,41 @@ def runtime_section(
         row = [str(first["algorithm"]), str(first["model"]), str(first["input_size"])]
         row += [fps_text(cell, best) for cell in cells] + [throughput_text(best), memory_text(best)]
         lines.append("| " + " | ".join(row) + " |")
+    return lines + [""] + summary_lines(list(by_model.values()), runtimes)
+
+
+def wins(rows: List[List[Dict[str, object]]], runtimes: List[str]) -> Dict[str, int]:
+    """How many rows each runtime is the fastest checked one of."""
+    counts = {runtime: 0 for runtime in runtimes if runtime not in SPEED_ONLY}
+    for cells in rows:
+        best = best_runtime(cells)
+        if best is not None:
+            counts[best["runtime"]] += 1
+    return counts
+
+
+def geometric_mean_speedup(rows: List[List[Dict[str, object]]], runtime: str, over: str) -> Tuple[Optional[float], int]:
+    """The geometric mean of runtime's FPS over `over`'s, on the rows where both were measured."""
+    ratios = []
+    for cells in rows:
+        fps = {cell["runtime"]: cell["fps_mean"] for cell in cells if cell["status"] == "measured"}
+        if runtime in fps and over in fps:
+            ratios.append(fps[runtime] / fps[over])
+    return geometric_mean(ratios), len(ratios)
+
+
+def summary_lines(rows: List[List[Dict[str, object]]], runtimes: List[str]) -> List[str]:
+    """Which runtime wins how many rows, and each runtime's geometric-mean speed-up over eager and
+    over ONNX Runtime."""
+    lines = ["Fastest checked runtime: " + ", ".join("%s %d" % item for item in wins(rows, runtimes).items()) + " rows."]
+    for runtime in runtimes:
+        speedups = []
+        for over in (EAGER, ONNXRUNTIME):
+            mean, count = geometric_mean_speedup(rows, runtime, over)
+            if runtime != over and over in runtimes and mean is not None:
+                speedups.append("%.2f× over %s (%d rows)" % (mean, over, count))
+        if speedups:
+            lines.append("Geometric-mean speed-up of %s: %s." % (runtime, ", ".join(speedups)))
     return lines
 
 
