@@ -1,6 +1,7 @@
 """Run inside a backend's venv (by tests/test_runtimes.py): the runtime machinery on real models.
 
-usage: runtime_checks.py MODEL_ID WORKDIR -> prints one JSON object of findings.
+usage: runtime_checks.py MODEL_ID WORKDIR [--deployment] -> prints one JSON object of findings
+(--deployment: OpenVINO, OpenCV DNN and INT8 too).
 """
 import functools
 import json
@@ -77,6 +78,21 @@ def onnxruntime_cells(resolved, export_dir, runtime="onnxruntime"):
                 runtime_version=timing["runtime_version"])
 
 
+def deployment_runtimes(resolved, exported, workdir):
+    """OpenVINO, OpenCV DNN and OpenVINO INT8 on the export; each on a network it cannot read."""
+    findings = {runtime: onnxruntime_cells(resolved, exported, runtime) for runtime in ("openvino", "opencv_dnn")}
+    quantized = workdir / "openvino_int8"
+    findings["quantization"] = quantize.quantize_model(resolved, exported, quantized)
+    findings["openvino_int8"] = onnxruntime_cells(resolved, quantized, "openvino_int8")
+    unreadable = workdir / "unreadable"
+    unreadable.mkdir()
+    (unreadable / onnx_export.EXPORT_RECORD).write_bytes((exported / onnx_export.EXPORT_RECORD).read_bytes())
+    (unreadable / onnx_export.ONNX_FILE).write_bytes(b"not a network")
+    for runtime in ("openvino", "opencv_dnn"):
+        findings["unreadable_" + runtime] = first_batch(resolved, unreadable, runtime)
+    return findings
+
+
 def main():
     model_id, workdir = sys.argv[1], Path(sys.argv[2])
     resolved = resolved_model(model_id)
@@ -84,18 +100,9 @@ def main():
     exported = workdir / "onnx"
     findings["export"] = onnx_export.export_model(resolved, exported)
     findings["faithful"] = onnxruntime_cells(resolved, exported)
-    for runtime in ("openvino", "opencv_dnn"):
-        findings[runtime] = onnxruntime_cells(resolved, exported, runtime)
-    quantized = workdir / "openvino_int8"
-    findings["quantization"] = quantize.quantize_model(resolved, exported, quantized)
-    findings["openvino_int8"] = onnxruntime_cells(resolved, quantized, "openvino_int8")
     findings["eager"] = onnxruntime_cells(resolved, None, "eager")
-    unreadable = workdir / "unreadable"
-    unreadable.mkdir()
-    (unreadable / onnx_export.EXPORT_RECORD).write_bytes((exported / onnx_export.EXPORT_RECORD).read_bytes())
-    (unreadable / onnx_export.ONNX_FILE).write_bytes(b"not a network")
-    for runtime in ("openvino", "opencv_dnn"):
-        findings["unreadable_" + runtime] = first_batch(resolved, unreadable, runtime)
+    if "--deployment" in sys.argv:
+        findings.update(deployment_runtimes(resolved, exported, workdir))
     perturb(exported / onnx_export.ONNX_FILE)
     findings["perturbed"] = onnxruntime_cells(resolved, exported)
     write_json(exported / onnx_export.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
