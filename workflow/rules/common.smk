@@ -115,8 +115,9 @@ ROUND_PLAN = planned_rounds(
     Path(TABLE_DIR),
     config["remeasure"],
 )
-# Snakemake runs the ready job of highest priority first: every resolve job before any timing,
-# and every cell's round k before any cell's round k + 1 (round-major, interleaved).
+# Snakemake runs the ready job of highest priority first: every resolve, label, export and
+# quantization job before any timing, and every cell's round k before any cell's round k + 1
+# (round-major, interleaved).
 RESOLVE_PRIORITY = 200000
 FIRST_ROUND_PRIORITY = 100000
 

@@ -7,6 +7,8 @@ rule export_onnx:
         directory("results/onnx/{model}"),
     log:
         "logs/export_onnx/{model}.log",
+    # before any round: a round of a runtime beyond eager waits on it
+    priority: RESOLVE_PRIORITY
     conda:
         backend_conda_env
     params:
@@ -26,6 +28,8 @@ rule quantize_int8:
         directory("results/openvino_int8/{model}"),
     log:
         "logs/quantize_int8/{model}.log",
+    # before any round, as the export: else a late one leaves its cell's rounds to the end
+    priority: RESOLVE_PRIORITY
     conda:
         backend_conda_env
     params:
