@@ -18,7 +18,7 @@ from posebench import catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
 from posebench.resolve import measured_entry  # noqa: E402
 from posebench.records import read_json  # noqa: E402
-from posebench.rounds import planned_rounds, wants_another_round  # noqa: E402
+from posebench.rounds import planned_rounds, timing_folder, wants_another_round  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
 
@@ -109,11 +109,15 @@ RUNTIMES = ["eager"] + [name for name in config["runtimes"] if name != "eager"]
 # already on disk, and those a re-measurement (config remeasure) adds to the cells the last run
 # marked unsteady; then more, one at a time, while its interval is wider than the target.
 ROUNDS = config["timing"]
+# The rounds live in results/timing/ whatever the list (a fresh invocation sees only the planned
+# ones as finished: planned from results/modern/timing/, the modern list lost its rounds past 4);
+# the cells an earlier run marked, in the list's own table folder.
 ROUND_PLAN = planned_rounds(
     [(m, d, r) for m in MODELS for d in DEVICES for r in RUNTIMES],
     ROUNDS["min_rounds"],
     Path(TABLE_DIR),
     config["remeasure"],
+    folder=lambda _, cell: timing_folder(Path("results"), cell),
 )
 # Snakemake runs the ready job of highest priority first: every resolve, label, export and
 # quantization job before any timing, and every cell's round k before any cell's round k + 1

@@ -8,7 +8,7 @@ import csv
 import datetime
 import re
 from pathlib import Path
-from typing import Dict, Iterable, List, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Set, Tuple
 
 from .statistics import relative_half_width
 
@@ -41,14 +41,16 @@ def unsteady_cells(cells_csv: Path) -> Set[Cell]:
 
 
 def planned_rounds(
-    cells: List[Cell], rounds: int, results: Path, remeasure: int = 0
+    cells: List[Cell], rounds: int, results: Path, remeasure: int = 0,
+    folder: Callable[[Path, Cell], Path] = timing_folder,
 ) -> Dict[Cell, List[int]]:
-    """Per cell, the rounds the table reads. With remeasure > 0, each cell an earlier run marked
-    unsteady gets that many rounds after the last one it has."""
+    """Per cell, the rounds the table reads: 1..rounds and those on disk (`folder`: where a
+    cell keeps its rounds). With remeasure > 0, each cell an earlier run marked unsteady (in
+    results/cells.csv) gets that many rounds after the last one it has."""
     unsteady = unsteady_cells(Path(results) / "cells.csv") if remeasure else set()
     planned = {}
     for cell in cells:
-        have = set(range(1, rounds + 1)) | rounds_on_disk(timing_folder(results, cell))
+        have = set(range(1, rounds + 1)) | rounds_on_disk(folder(results, cell))
         if cell in unsteady:
             last = max(have)
             have |= set(range(last + 1, last + 1 + remeasure))
