@@ -184,7 +184,7 @@ def summary_lines(rows: List[List[Dict[str, object]]], runtimes: List[str]) -> L
     """Which runtime wins how many rows, and each runtime's geometric-mean speed-up over eager and
     over ONNX Runtime."""
     lines = ["Fastest checked runtime: " + ", ".join("%s %d" % item for item in wins(rows, runtimes).items()) + " rows."]
-    for runtime in runtimes:
+    for runtime in runtimes[1:] if runtimes[:1] == [EAGER] else runtimes:
         speedups = []
         for over in (EAGER, ONNXRUNTIME):
             mean, count = geometric_mean_speedup(rows, runtime, over)
