@@ -18,7 +18,11 @@ from posebench import catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
 from posebench.resolve import measured_entry  # noqa: E402
 from posebench.records import read_json  # noqa: E402
-from posebench.rounds import planned_rounds, timing_folder, wants_another_round  # noqa: E402
+from posebench.rounds import (
+    planned_rounds,
+    timing_folder,
+    wants_another_round,
+)  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
 
