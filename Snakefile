@@ -18,6 +18,7 @@ include: "workflow/rules/table.smk"
 include: "workflow/rules/runtimes.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/page.smk"
+include: "workflow/rules/scenes.smk"
 
 
 rule all:

@@ -23,6 +23,7 @@ from posebench.rounds import (
     timing_folder,
     wants_another_round,
 )  # noqa: E402
+from posebench.scene_plan import SCENE_RUNTIME, scene_plan  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
 
@@ -71,15 +72,21 @@ def load_selected_models():
     path = Path(config["models"])
     models = catalog.load_models(path)
     models = catalog.apply_backend_override(models, config["backend"], path)
+    list_backends = {entry["id"]: entry["backend"] for entry in models}
     models = catalog.select_models(models, config["select"], path)
     backends = sorted({entry["backend"] for entry in models})
     roots = {backend: backend_config_root(backend) for backend in backends}
     catalog.check_config_files(models, roots, Path.cwd(), path)
-    return {entry["id"]: entry for entry in models}
+    selected = {entry["id"]: entry for entry in models}
+    try:
+        scenes = scene_plan(config["scenes"], list_backends, list(selected), "config")
+    except ValueError as error:
+        raise catalog.CatalogError(str(error))
+    return selected, scenes
 
 
 try:
-    MODELS = load_selected_models()
+    MODELS, SCENES = load_selected_models()
     # Only the machine that runs the jobs can say whether it has a GPU: a job re-parsing this
     # file on its node, or a cluster run (check_devices: false), takes the devices as listed.
     CHECK_DEVICES = workflow.is_main_process and config["check_devices"]
@@ -123,6 +130,13 @@ ROUND_PLAN = planned_rounds(
     config["remeasure"],
     folder=lambda _, cell: timing_folder(Path("results"), cell),
 )
+# Each scene (scenes.people) on each device is measured in rounds as a model is.
+SCENE_ROUND_PLAN = planned_rounds(
+    [(scene, d, SCENE_RUNTIME) for scene in SCENES for d in DEVICES],
+    ROUNDS["min_rounds"],
+    Path("results"),
+    folder=lambda results, cell: results / "scenes" / cell[0] / cell[1],
+)
 # Snakemake runs the ready job of highest priority first: every resolve, label, export and
 # quantization job before any timing, and every cell's round k before any cell's round k + 1
 # (round-major, interleaved).
@@ -132,6 +146,7 @@ FIRST_ROUND_PRIORITY = 100000
 
 wildcard_constraints:
     model="|".join(re.escape(model_id) for model_id in MODELS),
+    scene="|".join(re.escape(scene) for scene in SCENES) or "no scenes",
     device="|".join(DEVICES),
     runtime="|".join(RUNTIMES),
     round=r"\d+",
@@ -205,6 +220,8 @@ STEP_SCRIPTS = {
     "plots": "make_plots.py",
     "compare": "compare_runs.py",
     "page": "make_page.py",
+    "scene": "time_scene.py",
+    "scenes": "make_scenes.py",
 }
 MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export", "quantize")
 
@@ -254,20 +271,37 @@ def round_file(cell, number):
     return f"results/timing/{model_id}/{device}/{runtime}/round{number}.json"
 
 
+def scene_round_file(cell, number):
+    scene, device, _ = cell
+    return f"results/scenes/{scene}/{device}/round{number}.json"
+
+
+def round_done(cell, number):
+    """Whether the round's checkpoint job is done (not about to be re-run)."""
+    name, device, runtime = cell
+    try:
+        if runtime == SCENE_RUNTIME:
+            checkpoints.scene_timing.get(scene=name, device=device, round=str(number))
+        else:
+            checkpoints.timing.get(
+                model=name, device=device, runtime=runtime, round=str(number)
+            )
+    except IncompleteCheckpointException:
+        return False
+    return True
+
+
 # path -> (mtime, record): the input function runs again after every round
 FINISHED_ROUNDS = {}
 
 
 def finished_round(cell, number):
     """A round's record once it is on disk for good (not about to be re-run), else None."""
-    model_id, device, runtime = cell
-    try:
-        checkpoints.timing.get(
-            model=model_id, device=device, runtime=runtime, round=str(number)
-        )
-    except IncompleteCheckpointException:
+    if not round_done(cell, number):
         return None
-    path = Path(round_file(cell, number))
+    path = Path(
+        (scene_round_file if cell[2] == SCENE_RUNTIME else round_file)(cell, number)
+    )
     mtime = path.stat().st_mtime_ns
     if FINISHED_ROUNDS.get(path, (None,))[0] != mtime:
         FINISHED_ROUNDS[path] = (mtime, read_json(path))
@@ -298,6 +332,75 @@ def timing_rounds(wildcards):
         for cell, planned in ROUND_PLAN.items()
         for number in cell_rounds(cell, planned)
     ]
+
+
+def scene_rounds(wildcards):
+    """Every round of every scene the run measures, as far as known now."""
+    return [
+        scene_round_file(cell, number)
+        for cell, planned in SCENE_ROUND_PLAN.items()
+        for number in cell_rounds(cell, planned)
+    ]
+
+
+def scene_model(wildcards):
+    return MODELS[SCENES[wildcards.scene]["model"]]
+
+
+def scene_resolved(wildcards):
+    return f"results/resolved/{SCENES[wildcards.scene]['model']}.json"
+
+
+def scene_code():
+    """A scene round's code: its script's, with the scenes adapter of the one backend that has
+    one (loaded by name, so the model rounds do not run it)."""
+    return sorted(
+        set(
+            code_of(STEP_SCRIPTS["scene"])
+            + code_of("posebench/backends/mmpose1.py")
+            + code_of("posebench/backends/mmpose1_scenes.py")
+        )
+    )
+
+
+def scene_pins(wildcards):
+    return [] if USE_CONDA else f"envs/requirements/{scene_model(wildcards)['backend']}.txt"
+
+
+def scene_conda_env(wildcards):
+    return CONDA_ENVS[scene_model(wildcards)["backend"]]
+
+
+def scene_python(wildcards):
+    if USE_CONDA:
+        return "python"
+    return config["backends"][scene_model(wildcards)["backend"]]["python"]
+
+
+def scene_detector_arg(wildcards):
+    """--detector NAME=CONFIG for a top-down pipeline (quoted: a user's name may hold anything)."""
+    detector = SCENES[wildcards.scene]["detector"]
+    if detector is None:
+        return ""
+    return "--detector " + shlex.quote(
+        "%s=%s" % (detector, config["scenes"]["detectors"][detector])
+    )
+
+
+def scene_people_arg():
+    return " ".join(str(people) for people in config["scenes"]["people"])
+
+
+def scene_frame_size_arg():
+    return " ".join(str(side) for side in config["scenes"]["frame_size"])
+
+
+def scene_labels():
+    return sorted({f"results/labels/{scene['model']}.json" for scene in SCENES.values()})
+
+
+def scene_plot_files():
+    return [in_table_dir(f"plots/scenes_fps_vs_people_{device}.png") for device in DEVICES]
 
 
 # the runtimes that read the network exported to ONNX (export_onnx), and the INT8 one that reads
@@ -433,7 +536,9 @@ def get_final_output():
     if len(RUNTIMES) > 1:
         names.append("runtimes.md")
     names.append("index.html")
-    outputs = [in_table_dir(name) for name in names]
+    if SCENES:
+        names += ["scenes.md", "scenes.csv"]
+    outputs = [in_table_dir(name) for name in names] + (scene_plot_files() if SCENES else [])
     return outputs + [file for extension in FORMATS for file in plot_files(extension)]
 
 
