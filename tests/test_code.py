@@ -71,6 +71,8 @@ def test_the_eager_timing_step_does_not_run_the_runtimes_tolerances():
     assert "posebench/timing.py" in timing and "posebench/probe.py" in timing
     assert "posebench/runtimes.py" not in timing and "posebench/onnx_export.py" not in timing
     assert "posebench/runtimes.py" not in import_closure(SCRIPTS, "export_onnx.py")
+    # nor the scenes' code: adding scenes to a run leaves its model rounds as they are
+    assert not {"posebench/scenes.py", "posebench/scene_plan.py", "posebench/backends/mmpose1_scenes.py"} & set(timing)
     # the plots read table.csv without the seed comparison's code
     assert "posebench/compare.py" not in import_closure(SCRIPTS, "make_plots.py")
     # the measuring steps never read the labels' sources (metafiles, the seed table)
