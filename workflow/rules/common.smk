@@ -364,7 +364,11 @@ def scene_code():
 
 
 def scene_pins(wildcards):
-    return [] if USE_CONDA else f"envs/requirements/{scene_model(wildcards)['backend']}.txt"
+    return (
+        []
+        if USE_CONDA
+        else f"envs/requirements/{scene_model(wildcards)['backend']}.txt"
+    )
 
 
 def scene_conda_env(wildcards):
@@ -382,9 +386,8 @@ def scene_detector_arg(wildcards):
     detector = SCENES[wildcards.scene]["detector"]
     if detector is None:
         return ""
-    return "--detector " + shlex.quote(
-        "%s=%s" % (detector, config["scenes"]["detectors"][detector])
-    )
+    pair = "%s=%s" % (detector, config["scenes"]["detectors"][detector])
+    return "--detector %s" % shlex.quote(pair)
 
 
 def scene_people_arg():
@@ -396,11 +399,15 @@ def scene_frame_size_arg():
 
 
 def scene_labels():
-    return sorted({f"results/labels/{scene['model']}.json" for scene in SCENES.values()})
+    return sorted(
+        {f"results/labels/{scene['model']}.json" for scene in SCENES.values()}
+    )
 
 
 def scene_plot_files():
-    return [in_table_dir(f"plots/scenes_fps_vs_people_{device}.png") for device in DEVICES]
+    return [
+        in_table_dir(f"plots/scenes_fps_vs_people_{device}.png") for device in DEVICES
+    ]
 
 
 # the runtimes that read the network exported to ONNX (export_onnx), and the INT8 one that reads
@@ -538,7 +545,9 @@ def get_final_output():
     names.append("index.html")
     if SCENES:
         names += ["scenes.md", "scenes.csv"]
-    outputs = [in_table_dir(name) for name in names] + (scene_plot_files() if SCENES else [])
+    outputs = [in_table_dir(name) for name in names] + (
+        scene_plot_files() if SCENES else []
+    )
     return outputs + [file for extension in FORMATS for file in plot_files(extension)]
 
 

@@ -38,7 +38,9 @@ rule scenes:
         pins=driver_pins(),
     output:
         csv=report(
-            in_table_dir("scenes.csv"), caption="../report/scenes.rst", category="Scenes"
+            in_table_dir("scenes.csv"),
+            caption="../report/scenes.rst",
+            category="Scenes",
         ),
         markdown=in_table_dir("scenes.md"),
         plots=[

@@ -12,7 +12,7 @@ from typing import List
 import pandas as pd
 
 PUBLISHED = ["table.md", "table.csv", "measurements.csv", "cells.csv", "environment.json", "compare_seed.md"]
-OPTIONAL = ["runtimes.md", "runtimes.csv", "index.html"]
+OPTIONAL = ["runtimes.md", "runtimes.csv", "scenes.md", "scenes.csv", "index.html"]
 
 
 class PublishError(Exception):

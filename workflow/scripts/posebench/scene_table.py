@@ -42,7 +42,8 @@ def scene_table(records: List[Dict[str, object]], labels: Dict[str, Dict[str, ob
                 max_probe_deviation: float) -> pd.DataFrame:
     """A row per scene, device and number of people (scenes.csv)."""
     cells = cell_table(measurement_table(records), target, max_probe_deviation)
-    cells = cells.rename(columns={"id": "scene", "batch_size": "people"})
+    # the cells' "kind" is a failure's; a scene's kind is top-down or one pass
+    cells = cells.rename(columns={"id": "scene", "batch_size": "people", "kind": "failure_kind"})
     stages = stage_rows(records).groupby(["scene", "device", "people"], as_index=False).median()
     seconds = ["%s_s" % stage for stage in STAGES]
     total = stages[seconds].sum(axis=1).replace(0, np.nan)
@@ -57,11 +58,20 @@ def scene_table(records: List[Dict[str, object]], labels: Dict[str, Dict[str, ob
 def scene_about(record: Dict[str, object], labels: Dict[str, Dict[str, object]]) -> Dict[str, object]:
     label = labels[record["model"]]
     detector = (record.get("detector") or {}).get("name")
+    model = model_name(str(label["algorithm"]), str(label["model"]))
     return {
         "scene": record["id"], "model": record["model"], "detector": detector, "algorithm": label["algorithm"],
         "kind": TOP_DOWN if detector else ONE_PASS,
-        "name": "%s + %s" % (detector, label["model"]) if detector else str(label["model"]),
+        "name": "%s + %s" % (detector, model) if detector else model,
     }
+
+
+def model_name(algorithm: str, model: str) -> str:
+    """The model as a reader tells it apart: its backbone alone is not enough where two
+    algorithms share one (DEKR's and CID's HRNet-W32); a config-style algorithm key is left out."""
+    if model.lower().startswith(algorithm.lower()) or "_" in algorithm:
+        return model
+    return "%s %s" % (algorithm, model)
 
 
 def crossing(people: List[int], one_pass: List[float], top_down: List[float]) -> Dict[str, Optional[float]]:
