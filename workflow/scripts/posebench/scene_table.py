@@ -114,12 +114,29 @@ def fps_text(row: pd.Series, target: float, max_probe_deviation: float) -> str:
 
 
 def crossing_text(row: pd.Series) -> str:
+    """A crossing in a few words: at every N, from which measured N (and where the lines cross),
+    or not in the range measured."""
+    smallest, largest = row["people_range"].split("–")
     if row["first_measured"] is None or pd.isna(row["first_measured"]):
-        return "not up to N = %s" % row["people_range"].split("–")[-1]
+        return "not up to %s" % largest
+    if int(row["first_measured"]) == int(smallest):
+        return "at every N"
     text = "from N = %d" % row["first_measured"]
     if not pd.isna(row["interpolated"]):
-        text += " (lines cross at N ≈ %.1f)" % row["interpolated"]
+        text += " (≈ %.1f)" % row["interpolated"]
     return text
+
+
+def crossing_matrix(found: pd.DataFrame) -> List[str]:
+    """The crossings as a table: a row per one-pass model, a column per top-down pipeline."""
+    texts = found.assign(text=found.apply(crossing_text, axis=1))
+    matrix = texts.pivot(index="one_pass", columns="top_down", values="text")
+    matrix = matrix.reindex(index=list(dict.fromkeys(found["one_pass"])), columns=list(dict.fromkeys(found["top_down"])))
+    lines = ["| One-pass model, faster than → | " + " | ".join(matrix.columns) + " |",
+             "| :--- |" + " :--- |" * len(matrix.columns)]
+    for name, row in matrix.iterrows():
+        lines.append("| %s | %s |" % (name, " | ".join(text if isinstance(text, str) else NOT_MEASURED for text in row)))
+    return lines
 
 
 def render_markdown(table: pd.DataFrame, frame_size: List[int], target: float, max_probe_deviation: float) -> str:
@@ -159,10 +176,9 @@ def render_markdown(table: pd.DataFrame, frame_size: List[int], target: float, m
             lines.append("| %s | %d | %s | %s |" % (row["name"], row["people"], shares, decoded))
         found = crossings(table, device)
         if len(found):
-            lines += ["", "Where a one-pass model overtakes a top-down pipeline:", "",
-                      "| One-pass model | beats | N |", "| :--- | :--- | :--- |"]
-            for _, row in found.iterrows():
-                lines.append("| %s | %s | %s |" % (row["one_pass"], row["top_down"], crossing_text(row)))
+            lines += ["", "Where a one-pass model overtakes a top-down pipeline: the first measured N at which it is "
+                      "at least as fast, and (≈) the N where the two lines cross on log–log axes:", ""]
+            lines += crossing_matrix(found)
     failed = table[table["status"] != "measured"].drop_duplicates(["scene", "device"])
     for _, row in failed.iterrows():
         lines.append("")

@@ -107,20 +107,28 @@ class StageClock:
 def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, policy: Dict[str, float],
                    progress: Callable[[str], None], probe: Callable[[], float]) -> Dict[str, Any]:
     """The round's measurement of one number of people, as a timing round's batch is measured:
-    warm-ups, the probe just before and after the timed iterations, the memory's peak over them."""
-    before, memory = {}, {}
+    warm-ups, the probe just before and after the timed iterations, the memory's peak over them.
+    Each frame's stages are kept per call, and the timed calls are the last ones: a long first
+    iteration is timed before the warm-ups end, so no reset between the two would do."""
+    before, memory, frames = {}, {}, []
 
     def warmed_up():
         before.update(probe_state(probe))
         memory["reset"] = reset_peak(device)
-        clock.reset()
 
-    measured = run_iterations(step, device_synchronizer(device), policy, progress, warmed_up=warmed_up)
+    def staged_step():
+        clock.reset()
+        result = step()
+        frames.append(clock.per_frame())
+        return result
+
+    measured = run_iterations(staged_step, clock.synchronize, policy, progress, warmed_up=warmed_up)
     measured["peak_memory_mib"] = peak_mib(device, memory.get("reset", False))
     after = probe_state(probe)
     measured.update(probe_before=before, probe_after=after,
                     probe_seconds=before.get("probe_seconds", 0.0) + after.get("probe_seconds", 0.0))
-    measured["stage_seconds"] = clock.per_frame()
+    timed = frames[len(frames) - measured["iterations"]:]
+    measured["stage_seconds"] = {stage: sum(frame[stage] for frame in timed) / len(timed) for stage in timed[0]}
     return measured
 
 
@@ -128,7 +136,7 @@ def time_people(scenes, model, detector, frame, frame_size, people, device, poli
     """One number of people: the frame's step built, its decoded people counted, then timed."""
     import torch
 
-    progress("%d people on %s" % (people, device))
+    progress("N = %d people on %s" % (people, device))
     try:
         with model_stage("scene with %d people" % people), torch.no_grad():
             if detector is None:
@@ -142,7 +150,7 @@ def time_people(scenes, model, detector, frame, frame_size, people, device, poli
     except ModelFailure as failure:
         progress("failed: %s" % failure)
         return failure.record
-    progress("%d people: %.2f ± %.2f FPS, %d decoded" % (people, measured["fps_mean"], measured["fps_std"], decoded))
+    progress("N = %d: %.2f ± %.2f FPS, %d people decoded" % (people, measured["fps_mean"], measured["fps_std"], decoded))
     return dict(measured, instances=decoded, status="measured")
 
 
