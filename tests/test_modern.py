@@ -11,6 +11,8 @@ MODERN = ["--configfile", "config/modern.yaml"]
 # RTMPose-t: the fastest modern row; DEKR: bottom-up, its head decodes one image at a time
 SELECTED = "select=[rtmpose-t_coco_256x192,dekr_hrnet-w32_coco_512x512]"
 ONE_ROUND = tiny_timing(1)
+# the modern list's scenes, at one person only: test_scenes times them at several
+ONE_PERSON = "scenes={people: [1]}"
 PUBLISHED = REPO / "published" / "amd-epyc-2core-vm"
 
 
@@ -18,7 +20,7 @@ PUBLISHED = REPO / "published" / "amd-epyc-2core-vm"
 def test_the_modern_command_writes_its_own_table_and_leaves_the_seeds_alone(workflow):
     seed_table = workflow.root / "results" / "table.md"
     seed_table.write_text("the seed's table, from an earlier `make table`")
-    run = workflow.snakemake(*MODERN, "--config", SELECTED, ONE_ROUND)  # rule all, as `make modern`
+    run = workflow.snakemake(*MODERN, "--config", SELECTED, ONE_ROUND, ONE_PERSON)  # rule all, as `make modern`
     assert run.returncode == 0, run.stderr[-3000:]
     assert seed_table.read_text() == "the seed's table, from an earlier `make table`"
     # no seed table here yet: the combined plots are left out, and the run says so
@@ -50,11 +52,16 @@ def test_the_modern_command_writes_its_own_table_and_leaves_the_seeds_alone(work
     assert dekr_onnx["status"] == "error" and "MMCVDeformConv2d" in dekr_onnx["message"]
     assert cells[("dekr_hrnet-w32_coco_512x512", "10", "eager")]["status"] == "/"
     assert sorted(p.name for p in (modern / "plots").glob("*.png")) == [
-        "map_vs_fps_cpu_bs1.png", "map_vs_fps_cpu_bs10.png", "map_vs_gflops.png"]
+        "map_vs_fps_cpu_bs1.png", "map_vs_fps_cpu_bs10.png", "map_vs_gflops.png", "scenes_fps_vs_people_cpu.png"]
+    # the modern list's default scenes of its selected models: RTMDet-nano + RTMPose-t, and DEKR once per frame
+    scenes = {(r["scene"], r["people"]): r for r in csv.DictReader(open(modern / "scenes.csv"))}
+    assert set(scenes) == {("rtmdet-nano+rtmpose-t_coco_256x192", "1"), ("dekr_hrnet-w32_coco_512x512", "1")}
+    assert {r["status"] for r in scenes.values()} == {"measured"}
 
     # with a seed table to stand beside (here the published one), the combined pictures; nothing re-measured
-    rounds = {path: path.stat().st_mtime_ns for path in (workflow.root / "results" / "timing").rglob("*.json")}
-    combined = workflow.snakemake(*MODERN, "--config", SELECTED, ONE_ROUND, "combine_with=%s" % PUBLISHED)
+    results = workflow.root / "results"
+    rounds = {path: path.stat().st_mtime_ns for folder in ("timing", "scenes") for path in (results / folder).rglob("*.json")}
+    combined = workflow.snakemake(*MODERN, "--config", SELECTED, ONE_ROUND, ONE_PERSON, "combine_with=%s" % PUBLISHED)
     assert combined.returncode == 0, combined.stderr[-3000:]
     assert {path: path.stat().st_mtime_ns for path in rounds} == rounds
     svg = (modern / "plots" / "combined_map_vs_fps_cpu_bs1.svg").read_text()
