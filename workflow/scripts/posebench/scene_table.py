@@ -18,7 +18,7 @@ from .table import MARK, NOT_MEASURED, TABLE_DEVICES, cell_marks
 TOP_DOWN, ONE_PASS = "top-down", "one pass"
 CSV_COLUMNS = [
     "scene", "kind", "name", "detector", "model", "algorithm", "device", "people", "status", "fps_mean", "fps_std",
-    "ci_low", "ci_high", "ci_half_width", "rounds", "instances", "unsteady",
+    "ci_low", "ci_high", "ci_half_width", "rounds", "instances", "network_batch", "unsteady",
 ] + ["%s_share" % stage for stage in STAGES] + ["%s_s" % stage for stage in STAGES] + [
     "peak_memory_mib", "capped", "probe_shift", "message",
 ]
@@ -33,9 +33,10 @@ def stage_rows(records: List[Dict[str, object]]) -> pd.DataFrame:
                 continue
             stages = frames.get("stage_seconds") or {}
             rows.append(dict({"scene": record["id"], "device": record["device"], "people": int(people),
-                              "instances": frames.get("instances")},
+                              "instances": frames.get("instances"), "network_batch": frames.get("network_batch")},
                              **{"%s_s" % stage: stages.get(stage, 0.0) for stage in STAGES}))
-    return pd.DataFrame(rows, columns=["scene", "device", "people", "instances"] + ["%s_s" % stage for stage in STAGES])
+    columns = ["scene", "device", "people", "instances", "network_batch"] + ["%s_s" % stage for stage in STAGES]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def scene_table(records: List[Dict[str, object]], labels: Dict[str, Dict[str, object]], target: float,
@@ -165,15 +166,17 @@ def render_markdown(table: pd.DataFrame, frame_size: List[int], target: float, m
                      for n in people]
             lines.append("| %s | %s | %s |" % (first["name"], first["kind"], " | ".join(cells)))
         lines += ["", "Where the frame's time goes (share of the summed stages; decoding: the pose model's step "
-                  "less its network), and the people decoded:", "",
-                  "| Scene | N | detector | pre-processing | network | decoding | people decoded |",
-                  "| :--- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "less its network), the batch the pose network got (N crops, or the frame) and the people "
+                  "decoded:", "",
+                  "| Scene | N | detector | pre-processing | network | decoding | network batch | people decoded |",
+                  "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for _, row in mine[mine["status"] == "measured"].iterrows():
             shares = " | ".join(share_text(row["%s_share" % stage]) for stage in STAGES)
             decoded = "%d" % row["instances"] if not pd.isna(row["instances"]) else NOT_MEASURED
             if not pd.isna(row["instances"]) and int(row["instances"]) != int(row["people"]):
                 decoded += " (not %d)" % row["people"]
-            lines.append("| %s | %d | %s | %s |" % (row["name"], row["people"], shares, decoded))
+            batch = NOT_MEASURED if pd.isna(row["network_batch"]) else "%d" % row["network_batch"]
+            lines.append("| %s | %d | %s | %s | %s |" % (row["name"], row["people"], shares, batch, decoded))
         found = crossings(table, device)
         if len(found):
             lines += ["", "Where a one-pass model overtakes a top-down pipeline: the first measured N at which it is "

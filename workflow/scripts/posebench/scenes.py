@@ -68,9 +68,11 @@ class StageClock:
         self.synchronize = synchronize
         self.seconds: Dict[str, float] = {}
         self.calls: Dict[str, int] = {}
+        # the largest batch the pose network's first module got: N crops, or one frame
+        self.network_batch = 0
 
     def reset(self) -> None:
-        self.seconds, self.calls = {}, {}
+        self.seconds, self.calls, self.network_batch = {}, {}, 0
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -83,12 +85,15 @@ class StageClock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
             self.calls[name] = self.calls.get(name, 0) + 1
 
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
+    def wrap(self, owner: Any, attribute: str, name: str, counts_batch: bool = False) -> None:
         """Time every call of owner.attribute as stage `name` (an instance attribute shadows the
-        class's method, for the module's own calls too)."""
+        class's method, for the module's own calls too); with counts_batch, keep the batch of its
+        first argument."""
         original = getattr(owner, attribute)
 
         def timed(*args, **kwargs):
+            if counts_batch and args and hasattr(args[0], "shape"):
+                self.network_batch = max(self.network_batch, int(args[0].shape[0]))
             with self.stage(name):
                 return original(*args, **kwargs)
 
@@ -119,7 +124,7 @@ def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, poli
     def staged_step():
         clock.reset()
         result = step()
-        frames.append(clock.per_frame())
+        frames.append(dict(clock.per_frame(), network_batch=clock.network_batch))
         return result
 
     measured = run_iterations(staged_step, clock.synchronize, policy, progress, warmed_up=warmed_up)
@@ -128,6 +133,7 @@ def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, poli
     measured.update(probe_before=before, probe_after=after,
                     probe_seconds=before.get("probe_seconds", 0.0) + after.get("probe_seconds", 0.0))
     timed = frames[len(frames) - measured["iterations"]:]
+    measured["network_batch"] = max(frame.pop("network_batch") for frame in timed)
     measured["stage_seconds"] = {stage: sum(frame[stage] for frame in timed) / len(timed) for stage in timed[0]}
     return measured
 

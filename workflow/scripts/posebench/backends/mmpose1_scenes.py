@@ -29,8 +29,9 @@ class MMPose1Scenes:
         model = self.backend.build_seeded(resolved["model_cfg"]).to(device)
         model.cfg = Config.fromfile(resolved["config_file"])
         model.dataset_meta = dataset_meta_from_config(model.cfg, dataset_mode="train")
+        clock.wrap(model.backbone, "forward", clock.NETWORK, counts_batch=True)
         neck = [model.neck] if getattr(model, "neck", None) is not None else []
-        for stage in [model.backbone] + neck + [model.head]:
+        for stage in neck + [model.head]:
             clock.wrap(stage, "forward", clock.NETWORK)
         return model
 
