@@ -163,15 +163,25 @@ def measured_entry_json(wildcards):
     return json.dumps(measured_entry(MODELS[wildcards.model]), sort_keys=True)
 
 
+def job_backend(wildcards):
+    """The backend of the job's model: its own, or its scene's pose model's."""
+    model = (
+        SCENES[wildcards.scene]["model"]
+        if "scene" in wildcards.keys()
+        else wildcards.model
+    )
+    return MODELS[model]["backend"]
+
+
 def backend_python(wildcards):
     """The interpreter of the model's backend (under conda: the rule's env's own python)."""
     if USE_CONDA:
         return "python"
-    return config["backends"][MODELS[wildcards.model]["backend"]]["python"]
+    return config["backends"][job_backend(wildcards)]["python"]
 
 
 def backend_conda_env(wildcards):
-    return CONDA_ENVS[MODELS[wildcards.model]["backend"]]
+    return CONDA_ENVS[job_backend(wildcards)]
 
 
 def driver_python():
@@ -255,7 +265,7 @@ def backend_pins(wildcards):
     (under conda, Snakemake's own hash of the env file does this)."""
     if USE_CONDA:
         return []
-    return f"envs/requirements/{MODELS[wildcards.model]['backend']}.txt"
+    return f"envs/requirements/{job_backend(wildcards)}.txt"
 
 
 def driver_pins():
@@ -343,10 +353,6 @@ def scene_rounds(wildcards):
     ]
 
 
-def scene_model(wildcards):
-    return MODELS[SCENES[wildcards.scene]["model"]]
-
-
 def scene_resolved(wildcards):
     return f"results/resolved/{SCENES[wildcards.scene]['model']}.json"
 
@@ -361,24 +367,6 @@ def scene_code():
             + code_of("posebench/backends/mmpose1_scenes.py")
         )
     )
-
-
-def scene_pins(wildcards):
-    return (
-        []
-        if USE_CONDA
-        else f"envs/requirements/{scene_model(wildcards)['backend']}.txt"
-    )
-
-
-def scene_conda_env(wildcards):
-    return CONDA_ENVS[scene_model(wildcards)["backend"]]
-
-
-def scene_python(wildcards):
-    if USE_CONDA:
-        return "python"
-    return config["backends"][scene_model(wildcards)["backend"]]["python"]
 
 
 def scene_detector_arg(wildcards):

@@ -4,20 +4,20 @@ checkpoint scene_timing:
     input:
         resolved=scene_resolved,
         code=scene_code(),
-        pins=scene_pins,
+        pins=backend_pins,
     output:
         "results/scenes/{scene}/{device}/round{round}.json",
     log:
         "logs/scenes/{scene}/{device}/round{round}.log",
     priority: round_priority
     conda:
-        scene_conda_env
+        backend_conda_env
     # every core given to snakemake: nothing else runs beside a measurement
     threads: max(1, workflow.cores or 1)
     resources:
         gpu=lambda wildcards: 1 if wildcards.device == "cuda" else 0,
     params:
-        python=scene_python,
+        python=backend_python,
         detector=scene_detector_arg,
         people=scene_people_arg(),
         frame_size=scene_frame_size_arg(),
