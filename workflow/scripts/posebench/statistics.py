@@ -5,10 +5,17 @@ from __future__ import annotations
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95
 FASTER, SLOWER, WITHIN_NOISE, NOT_COMPARED = "faster", "slower", "within noise", "–"
+
+
+def scipy_stats():
+    """scipy.stats, imported where it is first used: its import takes a second, and every Snakemake
+    invocation imports this module to plan the rounds, though most compute no interval."""
+    from scipy import stats
+
+    return stats
 
 
 def fps_values(seconds: Sequence[float]) -> np.ndarray:
@@ -25,6 +32,7 @@ def confidence_interval(round_means: Sequence[float], fps: Sequence[float]) -> D
     if len(sample) < 2:
         nan = float("nan")
         return {"ci_low": nan, "ci_high": nan, "ci_half_width": nan, "rerun_low": nan, "rerun_high": nan}
+    stats = scipy_stats()
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(sample) - 1) * stats.sem(sample)
     centre = float(np.mean(sample))
     # a re-run's mean (as many rounds, the same machine) has its own error: the difference of two
@@ -97,9 +105,9 @@ def significance(ours: List[Sequence[float]], theirs: List[Sequence[float]]) -> 
         if np.std(ours_means) == 0 and np.std(theirs_means) == 0:
             p_value = 1.0 if ours_means[0] == theirs_means[0] else 0.0
         else:
-            p_value = float(stats.ttest_ind(ours_means, theirs_means, equal_var=False).pvalue)
+            p_value = float(scipy_stats().ttest_ind(ours_means, theirs_means, equal_var=False).pvalue)
         return {"test": "welch rounds", "p_value": p_value}
-    result = stats.mannwhitneyu(np.concatenate(ours), np.concatenate(theirs), alternative="two-sided")
+    result = scipy_stats().mannwhitneyu(np.concatenate(ours), np.concatenate(theirs), alternative="two-sided")
     return {"test": "mann-whitney iterations", "p_value": float(result.pvalue)}
 
 
@@ -119,4 +127,4 @@ def verdict(
 
 def geometric_mean(values: Sequence[float]) -> Optional[float]:
     values = [value for value in values if value]
-    return float(stats.gmean(values)) if values else None
+    return float(scipy_stats().gmean(values)) if values else None
