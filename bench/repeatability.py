@@ -31,6 +31,9 @@ MODELS = [
 ]
 
 
+SECONDS = "run_seconds.txt"
+
+
 def fresh_copy(folder: Path) -> None:
     """The workflow alone, without results: a complete run from nothing."""
     if folder.exists():
@@ -47,7 +50,15 @@ def run(folder: Path, models, timing: str, cores: int, extra) -> float:
     done = subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if done.returncode:
         sys.exit("run %s failed:\n%s" % (folder, done.stderr[-3000:]))
-    return time.monotonic() - start
+    seconds = time.monotonic() - start
+    (folder / SECONDS).write_text("%.1f\n" % seconds)
+    return seconds
+
+
+def recorded_seconds(folder: Path) -> float:
+    """A finished run's wall time, as run() recorded it (nan for a run from before it did)."""
+    path = folder / SECONDS
+    return float(path.read_text()) if path.exists() else float("nan")
 
 
 def min_rounds(timing: str) -> int:
@@ -73,7 +84,7 @@ def main() -> None:
     folders = [args.work / ("%s-%s" % (args.label, run_name)) for run_name in "AB"]
     timing = "timing={%s}" % args.timing
     if args.summarize_only:
-        seconds = [float("nan")] * 2
+        seconds = [recorded_seconds(folder) for folder in folders]
     else:
         seconds = [run(folder, args.models, timing, args.cores, args.config) for folder in folders]
     results = [folder / "results" for folder in folders]

@@ -205,3 +205,18 @@ def test_the_repeatability_summary_on_known_runs():
     assert found["worst_cell"] == "m3 cpu bs=1" and found["worst_ratio"] == pytest.approx(1.25)
     assert (found["cells_off_by_more_than_10pct"], found["of_them_unflagged"]) == (2, 1)
     assert list(pairs["scaled_ratio"]) == pytest.approx(list(pairs["ratio"]))
+
+
+def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():
+    from posebench.repeatability import machine_shift
+
+    # B 20% slower on every cell, each cell then ±1%: the common factor, and what is left of it
+    ratios = [1.2 * r for r in (1.01, 0.99, 1.0, 1.01, 0.99, 1.0, 1.01, 0.99)]
+    shift = machine_shift(pd.DataFrame({"ratio": ratios}))
+    assert shift["geometric_mean_ratio"] == pytest.approx(1.2 * (1.01 * 0.99) ** 0.375, rel=1e-9)
+    assert (shift["a_faster"], shift["b_faster"]) == (8, 0)
+    assert shift["sign_test_p"] == pytest.approx(2 / 2 ** 8)  # two-sided: all 8 one way
+    assert shift["median_abs_deviation_without_shift"] == pytest.approx(0.01, abs=2e-4)
+    # no common factor: the cells split, the sign test says nothing
+    even = machine_shift(pd.DataFrame({"ratio": [1.05, 0.95, 1.02, 0.98]}))
+    assert (even["a_faster"], even["b_faster"]) == (2, 2) and even["sign_test_p"] == pytest.approx(1.0)

@@ -2,7 +2,8 @@
 cell the ratio A / B of the mean FPS (raw, and scaled by each round's machine-speed probe), then
 the median and 90th percentile of |A/B - 1|, the worst cell, whether every cell off by more
 than the tolerance was marked in A or in B, how many cells each run marked, how often each run's
-95% interval holds the other run's mean, and the rounds each cell took."""
+95% interval holds the other run's mean, and the rounds each cell took; and whether the machine
+itself moved between the runs (every cell faster in one of them), which no run's own rounds see."""
 from __future__ import annotations
 
 from typing import Dict
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .measurements import CELL_KEYS, MEASURED
+from .statistics import geometric_mean, scipy_stats
 
 OFF = 0.10
 
@@ -67,6 +69,23 @@ def summary(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, object]:
     }
 
 
+def machine_shift(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, object]:
+    """A common factor between the runs: the geometric mean of A/B over the cells, how many cells
+    each run had faster, a two-sided sign test of those counts (a p-value near 0: the machine, not
+    the cells, moved), and |A/B - 1| once that factor is divided out (the scatter the method
+    itself leaves)."""
+    ratios = pairs[column].to_numpy(dtype=float)
+    common = geometric_mean(ratios)
+    a_faster, b_faster = int((ratios > 1).sum()), int((ratios < 1).sum())
+    residual = np.abs(ratios / common - 1)
+    return {
+        "geometric_mean_ratio": common, "a_faster": a_faster, "b_faster": b_faster,
+        "sign_test_p": float(scipy_stats().binomtest(a_faster, a_faster + b_faster).pvalue) if a_faster + b_faster else 1.0,
+        "median_abs_deviation_without_shift": float(np.median(residual)),
+        "p90_abs_deviation_without_shift": float(np.percentile(residual, 90)),
+    }
+
+
 def render(pairs: pd.DataFrame, label: str, min_rounds: int) -> str:
     table = pairs.assign(
         a=pairs["fps_mean_a"].round(2), b=pairs["fps_mean_b"].round(2), ratio=pairs["ratio"].round(3),
@@ -93,4 +112,11 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int) -> str:
             % (name, 100 * found["median_abs_deviation"], 100 * found["p90_abs_deviation"], found["worst_cell"],
                found["worst_ratio"], found["cells_off_by_more_than_10pct"], found["cells"], found["of_them_unflagged"])
         )
+    shift = machine_shift(pairs)
+    lines.append(
+        "- the machine between the runs: A/B %.3f over all cells (geometric mean), A faster in %d cells and B in %d "
+        "(sign test p = %.2g); with that factor divided out, median |A/B − 1| %.1f%%, 90th percentile %.1f%%"
+        % (shift["geometric_mean_ratio"], shift["a_faster"], shift["b_faster"], shift["sign_test_p"],
+           100 * shift["median_abs_deviation_without_shift"], 100 * shift["p90_abs_deviation_without_shift"])
+    )
     return "\n".join(lines) + "\n"
