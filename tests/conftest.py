@@ -100,7 +100,8 @@ class PreparedRun:
     """The prepared run, made once per session in a background thread of the first worker whose tests
     need it, from the end of collection: the workers run the tests that need no prepared run
     meanwhile (they come first, pytest_collection_modifyitems), and a test that needs it waits on
-    its lock. The thread holds `prepared.lock` until `prepared.done` (or `prepared.failed`) is written."""
+    its lock. The thread holds `prepared.lock` until `prepared.done` (or `prepared.failed`) is
+    written, so a held lock is a run being made."""
 
     thread = None
 
@@ -108,16 +109,21 @@ class PreparedRun:
         self.shared = shared
         self.folder = shared / "prepared"
 
+    def finished(self) -> bool:
+        return (self.shared / "prepared.done").exists() or (self.shared / "prepared.failed").exists()
+
     def start(self) -> None:
-        with open(self.shared / "prepared.start.lock", "w") as deciding:
-            fcntl.flock(deciding, fcntl.LOCK_EX)
-            if (self.shared / "prepared.started").exists():
-                return
-            lock = open(self.shared / "prepared.lock", "w")
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            (self.shared / "prepared.started").touch()
-            PreparedRun.thread = threading.Thread(target=self.build, args=(lock,), daemon=True)
-            PreparedRun.thread.start()
+        lock = open(self.shared / "prepared.lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another worker is making it
+            lock.close()
+            return
+        if self.finished():
+            lock.close()
+            return
+        PreparedRun.thread = threading.Thread(target=self.build, args=(lock,), daemon=True)
+        PreparedRun.thread.start()
 
     def build(self, lock) -> None:
         try:
@@ -136,7 +142,7 @@ class PreparedRun:
     def wait(self) -> Path:
         with open(self.shared / "prepared.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if not (self.shared / "prepared.done").exists() and not (self.shared / "prepared.failed").exists():
+            if not self.finished():
                 self.make()  # its builder died before it finished: made here
         failed = self.shared / "prepared.failed"
         if failed.exists():
