@@ -58,6 +58,9 @@ def test_the_modern_command_writes_its_own_table_and_leaves_the_seeds_alone(work
     scenes = {(r["scene"], r["people"]): r for r in csv.DictReader(open(modern / "scenes.csv"))}
     assert list(scenes) == [("rtmdet-nano+rtmpose-t_coco_256x192", "1")]
     assert scenes[("rtmdet-nano+rtmpose-t_coco_256x192", "1")]["status"] == "measured"
+    # the page shows the scenes below the table (test_page opens such a page in a browser)
+    page = (modern / "index.html").read_text()
+    assert "Scenes: frames per second with N people" in page and "rtmdet-nano + RTMPose-t" in page
 
     # with a seed table to stand beside (here the published one), the combined pictures; nothing re-measured
     results = workflow.root / "results"

@@ -5,8 +5,8 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import tiny_timing
-from posebench.page import cell_texts, front_lines, header_html, page_rows
+from conftest import REPO, tiny_timing
+from posebench.page import cell_texts, crossings_html, front_lines, header_html, page_rows, scene_lines, scene_rows, write_page
 
 # three rows whose round the prepared run timed: the run here makes the tables and the page
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192", "ae_mobilenetv2_coco_512x512"]
@@ -21,16 +21,19 @@ const walk = (root) => {
 walk(document);
 return found;
 """
-# where a model's point is on the screen, from the chart's own scales
+# where a point is on the screen, from its chart's own scales: the renderer, the name field, the
+# name, and the fields of x and y
 POINT_ON_SCREEN = """
-const renderer = Bokeh.documents[0].get_model_by_name("points");
+const renderer = Bokeh.documents[0].get_model_by_name(arguments[0]);
 const view = Bokeh.index.find_one(renderer);
 const data = renderer.data_source.data;
-const i = data.model.indexOf(arguments[0]);
+const i = data[arguments[1]].indexOf(arguments[2]);
 const canvas = view.parent.canvas_view.el.getBoundingClientRect();
-return [canvas.left + view.coordinates.x_scale.compute(data.fps_mean[i]),
-        canvas.top + view.coordinates.y_scale.compute(data.map[i])];
+return [canvas.left + view.coordinates.x_scale.compute(data[arguments[3]][i]),
+        canvas.top + view.coordinates.y_scale.compute(data[arguments[4]][i])];
 """
+# the published modern reference: its records, scenes included, make a page without a pipeline run
+MODERN = REPO / "published" / "modern" / "amd-epyc-2core-vm"
 
 
 @pytest.fixture
@@ -66,13 +69,25 @@ def column_index(browser, title):
     return headers.index(title)
 
 
-def shown(browser):
-    return next(div.text for div in deep(browser, "div") if re.fullmatch(r"\d+ of \d+ cells shown", div.text))
+def shown(browser, what="cells"):
+    return next(div.text for div in deep(browser, "div") if re.fullmatch(r"\d+ of \d+ %s shown" % what, div.text))
+
+
+def hover(browser, *point):
+    """Move the pointer onto a chart's point (POINT_ON_SCREEN's arguments) and wait for its tooltip
+    to name it."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    x, y = browser.execute_script(POINT_ON_SCREEN, *point)
+    actions = ActionBuilder(browser)
+    actions.pointer_action.move_to_location(int(x), int(y))
+    actions.perform()
+    WebDriverWait(browser, 10).until(lambda b: any(point[2] in tip.text for tip in deep(b, "[class*='ooltip']")))
 
 
 @pytest.mark.prepared
 def test_the_page_opens_from_disk_sorts_filters_and_names_a_hovered_point(workflow, browser, tmp_path):
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     run = workflow.snakemake("results/index.html", "--config", "select=[%s]" % ",".join(MODELS), ONE_ROUND)
@@ -117,12 +132,9 @@ def test_the_page_opens_from_disk_sorts_filters_and_names_a_hovered_point(workfl
     WebDriverWait(browser, 10).until(lambda b: len(deep(b, ".slick-row")) == 3)
 
     # hovering a point names its model
-    x, y = browser.execute_script(POINT_ON_SCREEN, "MobilenetV2")
-    actions = ActionBuilder(browser)
-    actions.pointer_action.move_to_location(int(x), int(y))
-    actions.perform()
-    WebDriverWait(browser, 10).until(
-        lambda b: any("MobilenetV2" in tip.text for tip in deep(b, "[class*='ooltip']")))
+    hover(browser, "points", "model", "MobilenetV2", "fps_mean", "map")
+    # a run without scenes has no scenes part
+    assert deep(browser, "h2") and not any(h.text.startswith("Scenes") for h in deep(browser, "h2"))
 
     browser.save_screenshot(str(tmp_path / "page.png"))
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
@@ -172,3 +184,58 @@ def test_the_header_facts_come_from_table_md_above_its_table():
                 "| a | b |\n| - | - |\n")
     assert header_html(markdown) == ("<h2>Inference Speed</h2>\n<p>Measured here.</p>\n<h4>Hardware</h4>\n<ul>\n"
                                      "<li>CPU: AMD &lt;EPYC&gt;</li>\n<li>GPU: none</li>\n</ul>")
+
+
+def test_the_scenes_part_charts_n_people_filters_by_kind_and_names_a_hovered_scene(browser, tmp_path):
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    page = tmp_path / "index.html"
+    write_page(MODERN / "table.csv", MODERN / "cells.csv", MODERN / "table.md", page, 0.03, 0.35,
+               MODERN / "runtimes.csv", scenes={"csv": MODERN / "scenes.csv", "markdown": MODERN / "scenes.md"})
+    scenes = pd.read_csv(MODERN / "scenes.csv")
+    browser.get(page.as_uri())
+    WebDriverWait(browser, 30).until(lambda b: any(h.text.startswith("Scenes") for h in deep(b, "h2")))
+    assert shown(browser, "scene rows") == "%d of %d scene rows shown" % (len(scenes), len(scenes))
+    # scenes.md's own words above the scenes: the frame and what each kind runs
+    assert any(p.text.startswith("One 480×640 frame already in memory") for p in deep(browser, "p"))
+    assert any(h.text == "Where a one-pass model overtakes a top-down pipeline, CPU" for h in deep(browser, "h4"))
+
+    kind = next(select for select in deep(browser, "select") if "top-down" in select.text.split("\n"))
+    Select(kind).select_by_visible_text("top-down")
+    top_down = int((scenes["kind"] == "top-down").sum())
+    WebDriverWait(browser, 10).until(lambda b: shown(b, "scene rows") == "%d of %d scene rows shown" % (
+        top_down, len(scenes)))
+    assert 0 < top_down < len(scenes)
+    hover(browser, "scene_points", "name", "rtmdet-nano + RTMPose-t", "people", "fps_mean")
+
+    browser.save_screenshot(str(tmp_path / "scenes.png"))
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+
+
+def test_each_scene_reads_as_a_cell_and_each_line_follows_n_on_its_device():
+    scenes = pd.DataFrame([
+        dict(MEASURED, scene="td", name="det + A", kind="top-down", device="cpu", people=5, fps_mean=2.0,
+             detector_share=0.5, preprocessing_share=0.1, network_share=0.3, decoding_share=0.1),
+        dict(MEASURED, scene="td", name="det + A", kind="top-down", device="cpu", people=1, fps_mean=4.0,
+             detector_share=0.6, preprocessing_share=0.1, network_share=0.2, decoding_share=0.1),
+        dict(MEASURED, scene="op", name="B", kind="one pass", device="cpu", people=1, fps_mean=3.0,
+             detector_share=0.0, preprocessing_share=0.0, network_share=1.0, decoding_share=0.0),
+        dict(MEASURED, scene="op", name="B", kind="one pass", device="cpu", people=5, fps_mean=3.0,
+             detector_share=0.0, preprocessing_share=0.0, network_share=1.0, decoding_share=0.0),
+        {"scene": "op", "name": "B", "kind": "one pass", "device": "cuda", "people": 1, "status": "failed",
+         "message": "CUDA out of memory"},
+    ])
+    rows = scene_rows(scenes, 0.03, 0.35)
+    # a scene's kind is not a failure's: the failed one reads as its status, its message on hover
+    assert rows.loc[4, "fps_text"] == "failed" and rows.loc[4, "reasons"] == "CUDA out of memory"
+    assert rows.loc[0, "fps_text"] == "2.00 ± 2.00  [c, ±7.2%, p]"
+    assert rows.loc[0, "shares_text"] == "detector 50%, preprocessing 10%, network 30%, decoding 10%"
+    assert list(rows["dash"]) == ["solid", "solid", "dashed", "dashed", "dashed"]
+    lines = scene_lines(rows)
+    assert lines[["scene", "device", "xs", "ys"]].to_dict("records") == [
+        {"scene": "td", "device": "cpu", "xs": [1.0, 5.0], "ys": [4.0, 2.0]},
+        {"scene": "op", "device": "cpu", "xs": [1.0, 5.0], "ys": [3.0, 3.0]}]
+    # B overtakes det + A between N = 1 and 5, on the CPU only: nothing of CUDA's failed scene
+    crossings = crossings_html(rows)
+    assert "overtakes a top-down pipeline, CPU" in crossings and "GPU" not in crossings
+    assert "<th>B</th>" in crossings and "from N = 5 (≈" in crossings

@@ -463,9 +463,18 @@ def runtimes_table():
     return [in_table_dir("runtimes.csv")] if len(RUNTIMES) > 1 else []
 
 
+def scenes_record(name):
+    """scenes.csv or scenes.md, when the run times scenes."""
+    return [in_table_dir(name)] if SCENES else []
+
+
 def page_args(wildcards, input):
-    """The page's optional inputs: the runtimes table, and the other list's records."""
+    """The page's optional inputs: the runtimes table, the other list's records, the scenes."""
     args = [f"--runtimes {input.runtimes}"] if input.runtimes else []
+    if input.scenes:
+        args.append(
+            f"--scenes {input.scenes} --scenes-markdown {input.scenes_markdown}"
+        )
     if input.combine_with and input.combine_cells:
         args.append(
             f"--combine-with {input.combine_with} --combine-cells {input.combine_cells}"

@@ -6,6 +6,8 @@ rule page:
         runtimes=runtimes_table(),
         combine_with=combine_record("table.csv"),
         combine_cells=combine_record("cells.csv"),
+        scenes=scenes_record("scenes.csv"),
+        scenes_markdown=scenes_record("scenes.md"),
         code=step_code("page"),
         pins=driver_pins(),
     output:

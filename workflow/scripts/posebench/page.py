@@ -2,7 +2,10 @@
 device, batch size, runtime) as a row beside its model's facts, in a sortable table filtered by
 algorithm, device, batch size, runtime and a search on the model's name; beside it mAP against FPS
 on a log axis for the chosen device, batch size and runtime, with each point's interval, hover,
-click-to-select the row, and the Pareto front; above both, the facts of table.md's header.
+click-to-select the row, and the Pareto front; above both, the facts of table.md's header. Where
+the run times scenes, below them: frames per second against N people in the frame, a line per
+scene, the rows behind it with each stage's share, and where the one-pass models overtake the
+top-down pipelines.
 
 Made with Bokeh: its table, chart and widgets share one data source, so a filter or a click
 reaches both without code of ours, and `file_html` with its INLINE resources writes one file that
@@ -18,6 +21,8 @@ import pandas as pd
 
 from .measurements import MEASURED
 from .plots import Point, as_number, pareto_front
+from .scene_plan import STAGES
+from .scene_table import TOP_DOWN, crossing_frame, crossings, share_text
 from .table import MARK, NOT_APPLICABLE, cell_marks
 
 ALL = "all"
@@ -26,6 +31,11 @@ FACT_COLUMNS = ["id", "algorithm", "model", "input_size", "map", "gflops", "para
 NUMBER_COLUMNS = ["map", "gflops", "params_m", "fps_mean", "ci_low", "ci_high", "rounds", "latency_p90_ms", "speedup"]
 TEXT_COLUMNS = ["list", "id", "algorithm", "model", "input_size", "device", "device_name", "batch", "runtime",
                 "fps_html", "fps_text", "interval_text", "reasons"]
+SHARE_COLUMNS = ["%s_share" % stage for stage in STAGES]
+SCENE_NUMBER_COLUMNS = ["people", "fps_mean", "ci_low", "ci_high", "rounds", "network_batch", "instances",
+                        "peak_memory_mib"] + SHARE_COLUMNS
+SCENE_TEXT_COLUMNS = ["scene", "name", "kind", "device", "device_name", "fps_html", "fps_text", "interval_text",
+                      "reasons", "shares_text", "dash"]
 
 
 def number(value: object) -> Optional[float]:
@@ -83,6 +93,50 @@ def page_rows(table: pd.DataFrame, cells: pd.DataFrame, runtimes: Optional[pd.Da
     rows["batch"] = rows["batch_size"].astype(str)
     rows["list"] = list_name
     return rows
+
+
+def scene_rows(scenes: pd.DataFrame, target: float, max_probe_deviation: float) -> pd.DataFrame:
+    """A row per scene, device and number of people (scenes.csv), read as the table's cells are; a
+    scene's `kind` is top-down or one pass, so one not measured reads as its status."""
+    scenes = scenes.reset_index(drop=True)
+    texts = pd.DataFrame([cell_texts(dict(row, kind=row["status"]), target, max_probe_deviation)
+                          for row in scenes.to_dict("records")], index=scenes.index)
+    rows = pd.concat([scenes, texts], axis=1)
+    measured = rows["status"] == MEASURED
+    for column in ("fps_mean", "ci_low", "ci_high"):
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").where(measured)
+    rows["device_name"] = rows["device"].map(DEVICE_NAMES).fillna(rows["device"])
+    rows["shares_text"] = [", ".join("%s %s" % (stage, share_text(row["%s_share" % stage])) for stage in STAGES)
+                           for row in rows.to_dict("records")]
+    rows["dash"] = rows["kind"].map(lambda kind: "solid" if kind == TOP_DOWN else "dashed")
+    return rows
+
+
+def scene_lines(rows: pd.DataFrame) -> pd.DataFrame:
+    """Each scene's measured FPS against N on one device, as one poly-line."""
+    lines = []
+    measured = rows[rows["status"] == MEASURED].sort_values("people", kind="stable")
+    for (scene, device), group in measured.groupby(["scene", "device"], sort=False):
+        first = group.iloc[0]
+        lines.append({"scene": scene, "name": first["name"], "kind": first["kind"], "device": device,
+                      "dash": first["dash"], "xs": group["people"].astype(float).tolist(),
+                      "ys": group["fps_mean"].tolist()})
+    return pd.DataFrame(lines, columns=["scene", "name", "kind", "device", "dash", "xs", "ys"])
+
+
+CROSSINGS_STYLE = "<style>.crossings th, .crossings td {padding: 2px 12px; text-align: left}</style>"
+
+
+def crossings_html(rows: pd.DataFrame) -> str:
+    """Where each one-pass model overtakes each top-down pipeline, per device, as scenes.md says it."""
+    parts = []
+    for device in dict.fromkeys(rows["device"]):
+        found = crossings(rows, device)
+        if len(found):
+            parts.append("<h4>Where a one-pass model overtakes a top-down pipeline, %s</h4>"
+                         % html.escape(DEVICE_NAMES.get(device, device)))
+            parts.append(crossing_frame(found).to_html(border=0, classes="crossings"))
+    return CROSSINGS_STYLE + "\n".join(parts) if parts else ""
 
 
 def front_lines(rows: pd.DataFrame, scopes: Dict[str, List[str]]) -> pd.DataFrame:
@@ -234,10 +288,95 @@ def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Di
     return column(intro, controls, counter, chart, table, sizing_mode="stretch_width", name="page")
 
 
+SCENE_FILTER_CODE = """
+const data = source.data;
+const keep = [];
+for (let i = 0; i < data.scene.length; i++) {
+  keep.push((device.value === ALL || data.device[i] === device.value)
+    && (kind.value === ALL || data.kind[i] === kind.value));
+}
+shown.booleans = keep;
+lines_shown.booleans = lines.data.scene.map((_, i) => (device.value === ALL || lines.data.device[i] === device.value)
+  && (kind.value === ALL || lines.data.kind[i] === kind.value));
+counter.text = keep.filter(Boolean).length + " of " + data.scene.length + " scene rows shown";
+"""
+
+
+def build_scenes(rows: pd.DataFrame, lines: pd.DataFrame, header: str, crossings_text: str):
+    """The scenes' part of the page: FPS against N people (a line per scene, top-down solid, one
+    pass dashed), the rows behind it with each stage's share, and the crossings."""
+    from bokeh.layouts import column, row
+    from bokeh.models import (
+        BooleanFilter, CDSView, ColumnDataSource, CustomJS, DataTable, Div, HoverTool, HTMLTemplateFormatter,
+        NumberFormatter, Select, TableColumn,
+    )
+    from bokeh.palettes import Category20
+    from bokeh.plotting import figure
+    from bokeh.transform import factor_cmap
+
+    data = {name: pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float) for name in SCENE_NUMBER_COLUMNS}
+    data.update({name: rows[name].fillna("").astype(str).tolist() for name in SCENE_TEXT_COLUMNS})
+    source = ColumnDataSource(data, name="scenes")
+    line_source = ColumnDataSource({name: lines[name].tolist() for name in lines.columns}, name="scene_lines")
+
+    devices = list(dict.fromkeys(rows["device"]))
+    device = Select(title="Device", value=devices[0], options=devices + [ALL], name="scene_device")
+    kind = Select(title="Kind", value=ALL, options=[ALL] + sorted(set(rows["kind"])), name="scene_kind")
+    booleans = [bool(value) for value in rows["device"].eq(device.value)]
+    shown = BooleanFilter(booleans=booleans)
+    lines_shown = BooleanFilter(booleans=[bool(value) for value in lines["device"].eq(device.value)])
+    counter = Div(text="%d of %d scene rows shown" % (sum(booleans), len(rows)), name="scene_counter")
+
+    names = list(dict.fromkeys(rows["name"]))
+    colours = factor_cmap("name", [Category20[20][i % 20] for i in range(len(names))], names)
+    chart = figure(x_axis_type="log", y_axis_type="log", height=460, sizing_mode="stretch_width",
+                   name="scene_chart", x_axis_label="people in the frame (N)",
+                   y_axis_label="frames per second (the bar: 95% interval)",
+                   tools="pan,wheel_zoom,box_zoom,reset,save",
+                   title="Whole frames with N people: top-down pipelines solid, one-pass models dashed")
+    chart.xaxis.ticker = sorted(int(people) for people in set(rows["people"]))
+    chart.multi_line("xs", "ys", source=line_source, view=CDSView(filter=lines_shown), line_color=colours,
+                     line_dash="dash", line_width=2)
+    view = CDSView(filter=shown)
+    chart.segment("people", "ci_low", "people", "ci_high", source=source, view=view, line_color="gray",
+                  line_alpha=0.6)
+    points = chart.scatter("people", "fps_mean", source=source, view=view, size=9, name="scene_points",
+                           fill_color=colours, line_color="black")
+    chart.add_tools(HoverTool(renderers=[points], tooltips=[
+        ("scene", "@name (@kind)"), ("people", "@people{0}"), ("FPS", "@fps_text"),
+        ("95% interval", "@interval_text"), ("time per stage", "@shares_text"), ("device", "@device_name")]))
+
+    fps = HTMLTemplateFormatter(template='<span title="<%- reasons %>"><%= fps_html %></span>')
+    share = NumberFormatter(format="0%")
+    table = DataTable(source=source, view=view, name="scene_table", sizing_mode="stretch_width", height=420,
+                      index_position=None, reorderable=False, columns=[
+                          TableColumn(field="name", title="Scene", width=220),
+                          TableColumn(field="kind", title="Kind"),
+                          TableColumn(field="device_name", title="Device"),
+                          TableColumn(field="people", title="N", formatter=NumberFormatter(format="0")),
+                          TableColumn(field="fps_mean", title="FPS", formatter=fps, width=190),
+                          TableColumn(field="interval_text", title="95% interval", sortable=False),
+                          TableColumn(field="rounds", title="Rounds"),
+                      ] + [TableColumn(field="%s_share" % stage, title=stage, formatter=share) for stage in STAGES] + [
+                          TableColumn(field="network_batch", title="Network batch"),
+                          TableColumn(field="instances", title="People decoded"),
+                          TableColumn(field="peak_memory_mib", title="Peak memory (MiB)",
+                                      formatter=NumberFormatter(format="0")),
+                      ])
+    update = CustomJS(args=dict(source=source, shown=shown, lines=line_source, lines_shown=lines_shown, device=device,
+                                kind=kind, counter=counter, ALL=ALL), code=SCENE_FILTER_CODE)
+    for widget in (device, kind):
+        widget.js_on_change("value", update)
+    intro = Div(text=header, sizing_mode="stretch_width")
+    return column(intro, row(device, kind), counter, chart, table, Div(text=crossings_text),
+                  sizing_mode="stretch_width", name="scenes_part")
+
+
 def write_page(table_csv: Path, cells_csv: Path, markdown: Path, output: Path, target: float,
                max_probe_deviation: float, runtimes_csv: Optional[Path] = None,
-               combine: Optional[Dict[str, Path]] = None) -> int:
-    """index.html from the run's records (and another list's, combined); returns its cell count."""
+               combine: Optional[Dict[str, Path]] = None, scenes: Optional[Dict[str, Path]] = None) -> int:
+    """index.html from the run's records (and another list's, combined, and the run's scenes);
+    returns its cell count."""
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
@@ -254,5 +393,10 @@ def write_page(table_csv: Path, cells_csv: Path, markdown: Path, output: Path, t
                                           target, max_probe_deviation)], ignore_index=True)
         scopes = {name: [name], other: [other], "both lists": [name, other]}
     layout = build_page(rows, front_lines(rows, scopes), header_html(markdown.read_text()), scopes)
+    if scenes:
+        found = scene_rows(pd.read_csv(scenes["csv"]), target, max_probe_deviation)
+        # scenes.md's words above its first device's table
+        header = header_html(scenes["markdown"].read_text().split("\n## ")[0])
+        layout.children.append(build_scenes(found, scene_lines(found), header, crossings_html(found)))
     write_text(output, file_html(layout, INLINE, title="posebench: %s" % name))
     return len(rows)

@@ -128,15 +128,24 @@ def crossing_text(row: pd.Series) -> str:
     return text
 
 
-def crossing_matrix(found: pd.DataFrame) -> List[str]:
-    """The crossings as a table: a row per one-pass model, a column per top-down pipeline."""
+CROSSING_CORNER = "One-pass model, faster than →"
+
+
+def crossing_frame(found: pd.DataFrame) -> pd.DataFrame:
+    """The crossings in words: a row per one-pass model, a column per top-down pipeline."""
     texts = found.assign(text=found.apply(crossing_text, axis=1))
     matrix = texts.pivot(index="one_pass", columns="top_down", values="text")
     matrix = matrix.reindex(index=list(dict.fromkeys(found["one_pass"])), columns=list(dict.fromkeys(found["top_down"])))
-    lines = ["| One-pass model, faster than → | " + " | ".join(matrix.columns) + " |",
+    return matrix.fillna(NOT_MEASURED).rename_axis(index=CROSSING_CORNER, columns=None)
+
+
+def crossing_matrix(found: pd.DataFrame) -> List[str]:
+    """The crossings as a markdown table."""
+    matrix = crossing_frame(found)
+    lines = ["| %s | " % CROSSING_CORNER + " | ".join(matrix.columns) + " |",
              "| :--- |" + " :--- |" * len(matrix.columns)]
     for name, row in matrix.iterrows():
-        lines.append("| %s | %s |" % (name, " | ".join(text if isinstance(text, str) else NOT_MEASURED for text in row)))
+        lines.append("| %s | %s |" % (name, " | ".join(row)))
     return lines
 
 
