@@ -341,7 +341,10 @@ def build_scenes(rows: pd.DataFrame, lines: pd.DataFrame, header: str, crossings
     chart.segment("people", "ci_low", "people", "ci_high", source=source, view=view, line_color="gray",
                   line_alpha=0.6)
     points = chart.scatter("people", "fps_mean", source=source, view=view, size=9, name="scene_points",
-                           fill_color=colours, line_color="black")
+                           fill_color=colours, line_color="black", legend_field="name")
+    # the scenes' names beside the chart, not over the lines
+    chart.add_layout(chart.legend[0], "right")
+    chart.legend.label_text_font_size = "9pt"
     chart.add_tools(HoverTool(renderers=[points], tooltips=[
         ("scene", "@name (@kind)"), ("people", "@people{0}"), ("FPS", "@fps_text"),
         ("95% interval", "@interval_text"), ("time per stage", "@shares_text"), ("device", "@device_name")]))
@@ -350,18 +353,19 @@ def build_scenes(rows: pd.DataFrame, lines: pd.DataFrame, header: str, crossings
     share = NumberFormatter(format="0%")
     table = DataTable(source=source, view=view, name="scene_table", sizing_mode="stretch_width", height=420,
                       index_position=None, reorderable=False, columns=[
-                          TableColumn(field="name", title="Scene", width=220),
-                          TableColumn(field="kind", title="Kind"),
-                          TableColumn(field="device_name", title="Device"),
-                          TableColumn(field="people", title="N", formatter=NumberFormatter(format="0")),
-                          TableColumn(field="fps_mean", title="FPS", formatter=fps, width=190),
-                          TableColumn(field="interval_text", title="95% interval", sortable=False),
-                          TableColumn(field="rounds", title="Rounds"),
-                      ] + [TableColumn(field="%s_share" % stage, title=stage, formatter=share) for stage in STAGES] + [
-                          TableColumn(field="network_batch", title="Network batch"),
-                          TableColumn(field="instances", title="People decoded"),
+                          TableColumn(field="name", title="Scene", width=260),
+                          TableColumn(field="kind", title="Kind", width=80),
+                          TableColumn(field="device_name", title="Device", width=60),
+                          TableColumn(field="people", title="N", formatter=NumberFormatter(format="0"), width=40),
+                          TableColumn(field="fps_mean", title="FPS", formatter=fps, width=200),
+                          TableColumn(field="interval_text", title="95% interval", sortable=False, width=100),
+                          TableColumn(field="rounds", title="Rounds", width=60),
+                      ] + [TableColumn(field="%s_share" % stage, title=stage, formatter=share, width=80)
+                           for stage in STAGES] + [
+                          TableColumn(field="network_batch", title="Network batch", width=90),
+                          TableColumn(field="instances", title="People decoded", width=100),
                           TableColumn(field="peak_memory_mib", title="Peak memory (MiB)",
-                                      formatter=NumberFormatter(format="0")),
+                                      formatter=NumberFormatter(format="0"), width=120),
                       ])
     update = CustomJS(args=dict(source=source, shown=shown, lines=line_source, lines_shown=lines_shown, device=device,
                                 kind=kind, counter=counter, ALL=ALL), code=SCENE_FILTER_CODE)
