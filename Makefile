@@ -10,7 +10,7 @@ BACKENDS := mmpose1 mmpose0
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: table modern remeasure publish publish-modern repeatability repeatability-one-round setup test cluster-tools browser-tools check-complexity check-published lint format
+.PHONY: table modern remeasure publish publish-modern machine-check repeatability repeatability-one-round setup test cluster-tools browser-tools check-complexity check-published lint format
 table: setup
 	$(SNAKEMAKE) --cores $(CORES)
 
@@ -40,11 +40,21 @@ publish-modern:
 	  --command "make modern && make publish-modern MACHINE=$(MACHINE)$(ALONE_ARG)" \
 	  --run "snakemake --cores 2 --configfile config/modern.yaml"
 
+# Before a long run or a publish: is this machine quiet enough for the timing target? The probe
+# every round reads, for MACHINE_CHECK_S seconds with the rounds' threads, and the CPU other
+# processes and the hypervisor took meanwhile (the machine's drift shows over minutes, not seconds).
+MACHINE_CHECK_S ?= 120
+CHECK_MACHINE := .venvs/$(firstword $(BACKENDS))/bin/python workflow/scripts/check_machine.py --seconds $(MACHINE_CHECK_S)
+machine-check: setup
+	$(CHECK_MACHINE)
+
 # Two complete runs (A, B) of the same 8 models with the configured rounds: how far apart they
 # read, how many cells each marks, how often each interval holds the other's mean, and the rounds
 # each cell took (bench/results/default.md); the round jobs' wall time by phase beside it.
 repeatability: setup
-	.venvs/driver/bin/python bench/repeatability.py --label default --output bench/results/default.md
+	mkdir -p bench/work && $(CHECK_MACHINE) > bench/work/machine-check.txt
+	.venvs/driver/bin/python bench/repeatability.py --label default --machine-check bench/work/machine-check.txt \
+	  --output bench/results/default.md
 	.venvs/driver/bin/python bench/round_cost.py bench/work/default-A bench/work/default-B \
 	  --output bench/results/round-cost.md
 

@@ -80,6 +80,8 @@ def main() -> None:
     parser.add_argument("--summarize-only", action="store_true",
                         help="run nothing: summarize the two runs already in the work folder")
     parser.add_argument("--config", nargs="*", default=[], help="more --config settings for both runs")
+    parser.add_argument("--machine-check", type=Path, help="check_machine.py's verdict from before the runs, "
+                        "printed above them")
     args = parser.parse_args()
     folders = [args.work / ("%s-%s" % (args.label, run_name)) for run_name in "AB"]
     timing = "timing={%s}" % args.timing
@@ -90,7 +92,8 @@ def main() -> None:
     results = [folder / "results" for folder in folders]
     pairs = paired_cells(*(read_table(r / "cells.csv") for r in results))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
-                  % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing))
+                  % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing),
+                  args.machine_check.read_text() if args.machine_check else "")
     print(text)
     if args.output:
         write_text(args.output, text)

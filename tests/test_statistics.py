@@ -176,7 +176,7 @@ def test_the_round_plan_keeps_rounds_on_disk_and_adds_rounds_only_to_unsteady_ce
 
 
 def test_the_repeatability_summary_on_known_runs():
-    from posebench.repeatability import paired_cells, run_summary, summary
+    from posebench.repeatability import paired_cells, render, run_summary, summary
 
     def cells(values, flags, rounds=3, half=0.015):
         return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
@@ -205,6 +205,11 @@ def test_the_repeatability_summary_on_known_runs():
     assert found["worst_cell"] == "m3 cpu bs=1" and found["worst_ratio"] == pytest.approx(1.25)
     assert (found["cells_off_by_more_than_10pct"], found["of_them_unflagged"]) == (2, 1)
     assert list(pairs["scaled_ratio"]) == pytest.approx(list(pairs["ratio"]))
+    # the machine check from before the runs stands under the heading, as the command printed it
+    text = render(pairs, "runs", 3, "machine: vm\nquiet: a run here can reach its target\n")
+    assert text.startswith("## runs\n\nBefore the runs, `make machine-check`:\n\n```\nmachine: vm\n"
+                           "quiet: a run here can reach its target\n```\n\n| id ")
+    assert render(pairs, "runs", 3).startswith("## runs\n\n| id ")
 
 
 def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():

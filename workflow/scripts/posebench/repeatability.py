@@ -86,7 +86,8 @@ def machine_shift(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, objec
     }
 
 
-def render(pairs: pd.DataFrame, label: str, min_rounds: int) -> str:
+def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str = "") -> str:
+    """The pairs, their summary lines, and the machine check from before the runs where given."""
     table = pairs.assign(
         a=pairs["fps_mean_a"].round(2), b=pairs["fps_mean_b"].round(2), ratio=pairs["ratio"].round(3),
         scaled_ratio=pairs["scaled_ratio"].round(3), marked_a=pairs["unsteady_a"].fillna(""),
@@ -94,7 +95,10 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int) -> str:
     )[["id", "device", "batch_size", "a", "b", "ratio", "scaled_ratio", "rounds_a", "rounds_b", "marked_a", "marked_b",
        "holds"]]
     runs = run_summary(pairs, min_rounds)
-    lines = ["## %s" % label, "", table.to_markdown(index=False), "",
+    lines = ["## %s" % label, ""]
+    if machine_check:
+        lines += ["Before the runs, `make machine-check`:", "", "```", machine_check.rstrip("\n"), "```", ""]
+    lines += [table.to_markdown(index=False), "",
              "`holds`: how many of the two intervals hold the other run's mean (0, 1 or 2).", ""]
     lines.append(
         "- marked: %d of %d cells in A, %d in B (%.0f%% of cell-runs); 95%% intervals of the mean holding the "

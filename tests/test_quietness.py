@@ -1,0 +1,68 @@
+"""The machine check before a long run (`make machine-check`): the verdict on known numbers, the
+CPU shares from /proc/stat's counters, and the command itself for a few seconds."""
+import math
+import subprocess
+
+import numpy as np
+import pytest
+from conftest import REPO
+from posebench.quietness import machine_shares, quietness, reachable_half_width, render, sample
+
+PYTHON = str(REPO / ".venvs" / "mmpose1" / "bin" / "python")
+QUIET = [100 * math.exp(x) for x in (-0.01, 0.01) * 10]  # a scatter of about 1%
+
+
+def test_the_reachable_half_width_is_the_t_interval_of_max_rounds_at_the_probes_scatter():
+    # t(0.975, 7) = 2.3646: 8 rounds scattering by 5% reach ±4.18%
+    assert reachable_half_width(0.05, 8) == pytest.approx(2.364624 * 0.05 / math.sqrt(8), rel=1e-6)
+    found = quietness(QUIET, 0.004, 0.001, 0.03, 8)
+    assert found["scatter"] == pytest.approx(np.std(np.log(QUIET), ddof=1))
+    assert found["median"] == pytest.approx(100 * math.cosh(0.01)) and found["p10"] == pytest.approx(100 * math.exp(-0.01))
+    assert found["quiet"] and found["reasons"] == []
+    assert render(found, 60, "vm")[-1] == "quiet: a run here can reach its target"
+
+
+def test_a_machine_that_scatters_or_runs_other_work_is_not_quiet_and_says_why():
+    noisy = [100 * math.exp(x) for x in (-0.1, 0.1) * 10]  # about 10%: 8 rounds reach ±8.6%
+    found = quietness(noisy, 0.2, 0.0, 0.03, 8)
+    assert not found["quiet"]
+    assert found["reasons"] == ["±8.6% is wider than the ±3.0% target", "other processes took 20% of the CPU"]
+    lines = render(found, 60, "vm")
+    assert lines[3] == "if the rounds scatter as the probe does, 8 rounds reach ±8.6%"
+    assert lines[4].startswith("not quiet: ±8.6% is wider than the ±3.0% target; other processes took 20%")
+    # more rounds narrow what the same scatter allows: 40 rounds reach ±3.3%
+    assert quietness(noisy, 0.0, 0.0, 0.03, 40)["reasons"] == ["±3.3% is wider than the ±3.0% target"]
+
+
+def test_other_processes_are_the_busy_time_less_this_processs_own():
+    before = {"user": 100.0, "nice": 0.0, "system": 10.0, "idle": 500.0, "iowait": 0.0, "irq": 0.0, "softirq": 0.0,
+              "steal": 0.0, "own": 5.0}
+    # 20 s of two CPUs: 4 busy (3 of them this process's), 1 stolen, 35 idle
+    after = dict(before, user=103.0, system=11.0, idle=535.0, steal=1.0, own=8.0)
+    assert machine_shares(before, after) == pytest.approx({"others_share": 1 / 40, "steal_share": 1 / 40})
+    assert math.isnan(machine_shares({}, after)["others_share"])
+
+
+def test_sampling_reads_the_probe_until_the_time_is_up():
+    ticks = iter(range(100))
+    found = sample(lambda: 50.0, 3, clock=lambda: next(ticks), sleep=lambda _: None, times=lambda: {})
+    assert found["gflops"] == [50.0, 50.0] and len(found["load1"]) == 2 and math.isnan(found["others_share"])
+
+
+def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
+    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "2", "--json",
+                           str(tmp_path / "check.json")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("machine: ") and lines[1].startswith("probe: median ")
+    assert lines[-1].startswith(("quiet: ", "not quiet: "))
+    assert '"max_rounds": 8' in (tmp_path / "check.json").read_text()
+
+
+def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("timing: {min_rounds: 3}\n")
+    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--config", str(config)],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr == "%s: field timing.target or timing.max_rounds: missing or not a number\n" % config

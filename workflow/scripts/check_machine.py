@@ -1,0 +1,50 @@
+"""Before a long run: is this machine quiet enough for the timing target? Reads the probe (the
+3x3 convolution every round reads) every half second for --seconds with the rounds' threads, with
+the CPU time other processes and the hypervisor took meanwhile, and says how narrow the intervals
+can get (`make machine-check`). Exits 0 either way: the verdict is information, not an error."""
+import argparse
+import json
+import socket
+import sys
+from pathlib import Path
+
+import yaml
+from posebench.environment import cpu_model, default_threads
+from posebench.probe import probe_kernel
+from posebench.quietness import quietness, render, sample
+
+
+def timing_goal(config: Path):
+    """The config's timing.target and timing.max_rounds; a one-line error where it has none."""
+    try:
+        timing = (yaml.safe_load(config.read_text()) or {}).get("timing") or {}
+    except (OSError, yaml.YAMLError) as error:
+        sys.exit("%s: %s" % (config, error))
+    try:
+        return float(timing["target"]), int(timing["max_rounds"])
+    except (KeyError, TypeError, ValueError):
+        sys.exit("%s: field timing.target or timing.max_rounds: missing or not a number" % config)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60, help="how long to probe")
+    parser.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="its timing target and max_rounds")
+    parser.add_argument("--threads", type=int, default=None, help="default: the rounds' (the physical cores)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    target, max_rounds = timing_goal(args.config)
+    import torch
+
+    torch.set_num_threads(args.threads or default_threads())
+    sampled = sample(probe_kernel("cpu"), args.seconds)
+    found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds)
+    print("\n".join(render(found, args.seconds, "%s (%s, %d threads)" % (
+        socket.gethostname(), cpu_model(), torch.get_num_threads()))))
+    if args.json:
+        args.json.write_text(json.dumps(dict(found, load1=sampled["load1"], target=target, max_rounds=max_rounds),
+                                        indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

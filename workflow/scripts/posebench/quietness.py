@@ -1,0 +1,107 @@
+"""Is this machine quiet enough for the timing target? A minute of the probe (posebench/probe.py)
+before a long run says how far the machine's speed scatters, how much CPU other processes take,
+and how much the hypervisor steals; from the scatter, the narrowest interval `max_rounds` rounds
+could reach if the rounds scattered as the machine does (a round's FPS follows the machine: in
+two runs of `make repeatability` on a noisy VM the round means scattered by 13–21% and the probe
+by 14–17%). Where that is wider than the target, the run's cells will carry their width."""
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+
+from .probe import probe_state
+from .statistics import CONFIDENCE, percent_text, scipy_stats
+
+# other processes' share of the machine's CPU time above which a run is not alone: the idle 2-core
+# VM here spends under 1% on its own daemons
+MAX_OTHERS_SHARE = 0.05
+PROC_STAT_FIELDS = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
+
+
+def cpu_times() -> Dict[str, float]:
+    """The machine's CPU seconds by kind since boot (all CPUs, /proc/stat's first line), and this
+    process's own (its threads included); empty where there is no /proc/stat."""
+    try:
+        with open("/proc/stat") as handle:
+            fields = handle.readline().split()[1:1 + len(PROC_STAT_FIELDS)]
+    except OSError:
+        return {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    times = {name: int(value) / ticks for name, value in zip(PROC_STAT_FIELDS, fields)}
+    own = os.times()
+    times["own"] = own.user + own.system
+    return times
+
+
+def machine_shares(before: Dict[str, float], after: Dict[str, float]) -> Dict[str, float]:
+    """Between two cpu_times(): the share of the machine's CPU time that other processes used
+    (busy time less this process's own), and the share the hypervisor stole."""
+    if not before or not after:
+        return {"others_share": float("nan"), "steal_share": float("nan")}
+    spent = {name: after[name] - before[name] for name in before}
+    total = sum(spent[name] for name in PROC_STAT_FIELDS)
+    busy = total - spent["idle"] - spent["iowait"] - spent["steal"]
+    return {"others_share": max(0.0, busy - spent["own"]) / total, "steal_share": spent["steal"] / total}
+
+
+def sample(probe: Callable[[], float], seconds: float, pause_s: float = 0.5,
+           clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+           times: Callable[[], Dict[str, float]] = cpu_times) -> Dict[str, object]:
+    """The probe read every `pause_s` for `seconds`, with the CPU time spent around it."""
+    before, end, readings = times(), clock() + seconds, []
+    while clock() < end:
+        readings.append(probe_state(probe))
+        sleep(pause_s)
+    return dict(machine_shares(before, times()), seconds=seconds,
+                gflops=[reading["probe_gflops_per_s"] for reading in readings],
+                load1=[reading.get("load1", float("nan")) for reading in readings])
+
+
+def reachable_half_width(scatter: float, rounds: int) -> float:
+    """The relative 95% half-width that `rounds` rounds reach when their means scatter by
+    `scatter` (a relative standard deviation)."""
+    stats = scipy_stats()
+    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, rounds - 1) * scatter / math.sqrt(rounds))
+
+
+def quietness(gflops: Sequence[float], others_share: float, steal_share: float, target: float,
+              max_rounds: int) -> Dict[str, object]:
+    """The probe's median, 10th and 90th percentiles and scatter (the standard deviation of its
+    logarithm, a relative one), the half-width max_rounds rounds could reach at that scatter, and
+    whether the machine is quiet: that half-width within the target and no other process taking
+    more than MAX_OTHERS_SHARE of the CPU."""
+    readings = np.asarray(gflops, dtype=float)
+    scatter = float(np.std(np.log(readings), ddof=1)) if len(readings) >= 2 else float("nan")
+    reach = reachable_half_width(scatter, max_rounds)
+    reasons = []
+    if not reach <= target:
+        reasons.append("±%s is wider than the ±%s target" % (percent_text(reach), percent_text(target)))
+    if others_share > MAX_OTHERS_SHARE:
+        reasons.append("other processes took %s of the CPU" % percent_text(others_share))
+    return {"readings": len(readings), "median": float(np.median(readings)),
+            "p10": float(np.percentile(readings, 10)), "p90": float(np.percentile(readings, 90)),
+            "scatter": scatter, "reachable_half_width": reach, "others_share": others_share,
+            "steal_share": steal_share, "max_rounds": max_rounds, "quiet": not reasons, "reasons": reasons}
+
+
+def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
+    """The check as lines a reader can paste beside a run's figures."""
+    lines = [
+        "machine: %s, probed for %.0f s (%d readings)" % (host, seconds, found["readings"]),
+        "probe: median %.0f GFLOP/s (10th–90th percentile %.0f–%.0f), scatter ±%s (standard deviation of its "
+        "logarithm)" % (found["median"], found["p10"], found["p90"], percent_text(found["scatter"])),
+        "other processes: %s of the CPU; stolen by the hypervisor: %s"
+        % (percent_text(found["others_share"]), percent_text(found["steal_share"])),
+        "if the rounds scatter as the probe does, %d rounds reach ±%s"
+        % (found["max_rounds"], percent_text(found["reachable_half_width"])),
+    ]
+    if found["quiet"]:
+        lines.append("quiet: a run here can reach its target")
+    else:
+        lines.append("not quiet: " + "; ".join(found["reasons"]) + ". Expect cells marked with their width; "
+                     "publish or compare from a quieter machine or hour")
+    return lines
