@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 from posebench.environment import cpu_model, default_threads
 from posebench.probe import probe_kernel
-from posebench.quietness import quietness, render, sample
+from posebench.quietness import quietness, render, sample, warm_allocator
 
 
 def timing_goal(config: Path):
@@ -37,6 +37,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads or default_threads())
+    warm_allocator()
     sampled = sample(probe_kernel("cpu"), args.seconds)
     found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds)
     print("\n".join(render(found, args.seconds, "%s (%s, %d threads)" % (
