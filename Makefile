@@ -52,7 +52,7 @@ machine-check: setup
 # read, how many cells each marks, how often each interval holds the other's mean, and the rounds
 # each cell took (bench/results/default.md); the round jobs' wall time by phase beside it.
 repeatability: setup
-	mkdir -p bench/work && $(CHECK_MACHINE) > bench/work/machine-check.txt
+	mkdir -p bench/work && $(CHECK_MACHINE) --json bench/results/machine-check.json > bench/work/machine-check.txt
 	.venvs/driver/bin/python bench/repeatability.py --label default --machine-check bench/work/machine-check.txt \
 	  --output bench/results/default.md
 	.venvs/driver/bin/python bench/round_cost.py bench/work/default-A bench/work/default-B \

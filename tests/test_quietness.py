@@ -1,5 +1,6 @@
 """The machine check before a long run (`make machine-check`): the verdict on known numbers, the
 CPU shares from /proc/stat's counters, and the command itself for a few seconds."""
+import json
 import math
 import subprocess
 
@@ -56,7 +57,9 @@ def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0].startswith("machine: ") and lines[1].startswith("probe: median ")
     assert lines[-1].startswith(("quiet: ", "not quiet: "))
-    assert '"max_rounds": 8' in (tmp_path / "check.json").read_text()
+    recorded = json.loads((tmp_path / "check.json").read_text())
+    assert recorded["max_rounds"] == 8 and recorded["target"] == 0.03
+    assert len(recorded["probe_gflops_per_s"]) == len(recorded["load1"]) == recorded["readings"] >= 2
 
 
 def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):
