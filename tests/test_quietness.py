@@ -7,17 +7,18 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import REPO
-from posebench.quietness import machine_shares, quietness, reachable_half_width, render, sample
+from posebench.quietness import machine_shares, quietness, reachable_half_width, render, sample, window_scatter
 
 PYTHON = str(REPO / ".venvs" / "mmpose1" / "bin" / "python")
 QUIET = [100 * math.exp(x) for x in (-0.01, 0.01) * 10]  # a scatter of about 1%
+ONE_PER_WINDOW = 40.0  # 20 readings in 40 s: one reading per 2 s window
 
 
 def test_the_reachable_half_width_is_the_t_interval_of_max_rounds_at_the_probes_scatter():
     # t(0.975, 7) = 2.3646: 8 rounds scattering by 5% reach ±4.18%
     assert reachable_half_width(0.05, 8) == pytest.approx(2.364624 * 0.05 / math.sqrt(8), rel=1e-6)
-    found = quietness(QUIET, 0.004, 0.001, 0.03, 8)
-    assert found["scatter"] == pytest.approx(np.std(np.log(QUIET), ddof=1))
+    found = quietness(QUIET, 0.004, 0.001, 0.03, 8, ONE_PER_WINDOW)
+    assert found["window"] == 1 and found["scatter"] == pytest.approx(np.std(np.log(QUIET), ddof=1))
     assert found["median"] == pytest.approx(100 * math.cosh(0.01)) and found["p10"] == pytest.approx(100 * math.exp(-0.01))
     assert found["quiet"] and found["reasons"] == []
     assert render(found, 60, "vm")[-1] == "quiet: a run here can reach its target"
@@ -25,14 +26,27 @@ def test_the_reachable_half_width_is_the_t_interval_of_max_rounds_at_the_probes_
 
 def test_a_machine_that_scatters_or_runs_other_work_is_not_quiet_and_says_why():
     noisy = [100 * math.exp(x) for x in (-0.1, 0.1) * 10]  # about 10%: 8 rounds reach ±8.6%
-    found = quietness(noisy, 0.2, 0.0, 0.03, 8)
+    found = quietness(noisy, 0.2, 0.0, 0.03, 8, ONE_PER_WINDOW)
     assert not found["quiet"]
     assert found["reasons"] == ["±8.6% is wider than the ±3.0% target", "other processes took 20% of the CPU"]
     lines = render(found, 60, "vm")
     assert lines[3] == "if the rounds scatter as the probe does, 8 rounds reach ±8.6%"
     assert lines[4].startswith("not quiet: ±8.6% is wider than the ±3.0% target; other processes took 20%")
     # more rounds narrow what the same scatter allows: 40 rounds reach ±3.3%
-    assert quietness(noisy, 0.0, 0.0, 0.03, 40)["reasons"] == ["±3.3% is wider than the ±3.0% target"]
+    assert quietness(noisy, 0.0, 0.0, 0.03, 40, ONE_PER_WINDOW)["reasons"] == ["±3.3% is wider than the ±3.0% target"]
+
+
+def test_the_scatter_is_over_windows_of_a_rounds_span_as_a_round_averages_the_machine():
+    # readings 1 s apart that alternate 10% up and down: every 2 s window averages them out
+    flicker = [100 * math.exp(x) for x in (-0.1, 0.1) * 10]
+    found = quietness(flicker, 0.0, 0.0, 0.03, 8, 20.0)
+    assert found["window"] == 2 and found["scatter"] == pytest.approx(0.0, abs=1e-12) and found["quiet"]
+    assert found["reading_scatter"] == pytest.approx(np.std(np.log(flicker), ddof=1))
+    assert "±0.0% over windows of 2 readings, a round's span, and ±10% over single readings" in render(found, 20, "vm")[1]
+    # a machine that slows for good halfway through stays in the windows' scatter
+    step = np.log([100.0] * 10 + [80.0] * 10)
+    assert window_scatter(step, 2) == pytest.approx(np.std([0.0] * 5 + [np.log(0.8)] * 5, ddof=1))
+    assert math.isnan(window_scatter(step, 11))
 
 
 def test_other_processes_are_the_busy_time_less_this_processs_own():

@@ -39,7 +39,8 @@ def main() -> None:
     torch.set_num_threads(args.threads or default_threads())
     warm_allocator()
     sampled = sample(probe_kernel("cpu"), args.seconds)
-    found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds)
+    found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds,
+                      args.seconds)
     print("\n".join(render(found, args.seconds, "%s (%s, %d threads)" % (
         socket.gethostname(), cpu_model(), torch.get_num_threads()))))
     if args.json:

@@ -1,9 +1,11 @@
-"""Is this machine quiet enough for the timing target? A minute of the probe (posebench/probe.py)
-before a long run says how far the machine's speed scatters, how much CPU other processes take,
-and how much the hypervisor steals; from the scatter, the narrowest interval `max_rounds` rounds
-could reach if the rounds scattered as the machine does (a round's FPS follows the machine: in
-two runs of `make repeatability` on a noisy VM the round means scattered by 13–21% and the probe
-by 14–17%). Where that is wider than the target, the run's cells will carry their width."""
+"""Is this machine quiet enough for the timing target? A couple of minutes of the probe
+(posebench/probe.py) before a long run says how far the machine's speed scatters, how much CPU
+other processes take, and how much the hypervisor steals; from the scatter, the narrowest interval
+`max_rounds` rounds could reach if the rounds scattered as the machine does. A round averages the
+machine over its warm-ups and timed iterations, about 2.3 s per batch size here
+(bench/results/round-cost.md), so the scatter is that of the probe's mean over windows of
+WINDOW_S: single readings dip further than a round does. Where the reachable width is wider than
+the target, the run's cells will carry their width."""
 from __future__ import annotations
 
 import math
@@ -16,6 +18,8 @@ import numpy as np
 from .probe import probe_state
 from .statistics import CONFIDENCE, percent_text, scipy_stats
 
+# a round's span at one batch size, over which it averages the machine (see above)
+WINDOW_S = 2.0
 # other processes' share of the machine's CPU time above which a run is not alone: the idle 2-core
 # VM here spends under 1% on its own daemons
 MAX_OTHERS_SHARE = 0.05
@@ -79,14 +83,25 @@ def reachable_half_width(scatter: float, rounds: int) -> float:
     return float(stats.t.ppf(0.5 + CONFIDENCE / 2, rounds - 1) * scatter / math.sqrt(rounds))
 
 
+def window_scatter(logs: np.ndarray, window: int) -> float:
+    """The standard deviation of the means of consecutive windows of `window` readings (the
+    remainder left out); NaN with fewer than two windows."""
+    count = len(logs) // window
+    if count < 2:
+        return float("nan")
+    return float(np.std(logs[:count * window].reshape(count, window).mean(axis=1), ddof=1))
+
+
 def quietness(gflops: Sequence[float], others_share: float, steal_share: float, target: float,
-              max_rounds: int) -> Dict[str, object]:
-    """The probe's median, 10th and 90th percentiles and scatter (the standard deviation of its
-    logarithm, a relative one), the half-width max_rounds rounds could reach at that scatter, and
-    whether the machine is quiet: that half-width within the target and no other process taking
-    more than MAX_OTHERS_SHARE of the CPU."""
+              max_rounds: int, seconds: float) -> Dict[str, object]:
+    """The probe's median, 10th and 90th percentiles, its scatter (the standard deviation of its
+    logarithm, a relative one) over single readings and over windows of WINDOW_S, the half-width
+    max_rounds rounds could reach at the windows' scatter, and whether the machine is quiet: that
+    half-width within the target and no other process taking more than MAX_OTHERS_SHARE of the CPU."""
     readings = np.asarray(gflops, dtype=float)
-    scatter = float(np.std(np.log(readings), ddof=1)) if len(readings) >= 2 else float("nan")
+    logs = np.log(readings)
+    window = max(1, int(round(WINDOW_S * len(readings) / seconds))) if seconds > 0 else 1
+    scatter = window_scatter(logs, window)
     reach = reachable_half_width(scatter, max_rounds)
     reasons = []
     if not reach <= target:
@@ -95,7 +110,8 @@ def quietness(gflops: Sequence[float], others_share: float, steal_share: float, 
         reasons.append("other processes took %s of the CPU" % percent_text(others_share))
     return {"readings": len(readings), "median": float(np.median(readings)),
             "p10": float(np.percentile(readings, 10)), "p90": float(np.percentile(readings, 90)),
-            "scatter": scatter, "reachable_half_width": reach, "others_share": others_share,
+            "reading_scatter": window_scatter(logs, 1), "window": window, "scatter": scatter,
+            "reachable_half_width": reach, "others_share": others_share,
             "steal_share": steal_share, "max_rounds": max_rounds, "quiet": not reasons, "reasons": reasons}
 
 
@@ -103,8 +119,10 @@ def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
     """The check as lines a reader can paste beside a run's figures."""
     lines = [
         "machine: %s, probed for %.0f s (%d readings)" % (host, seconds, found["readings"]),
-        "probe: median %.0f GFLOP/s (10th–90th percentile %.0f–%.0f), scatter ±%s (standard deviation of its "
-        "logarithm)" % (found["median"], found["p10"], found["p90"], percent_text(found["scatter"])),
+        "probe: median %.0f GFLOP/s (10th–90th percentile %.0f–%.0f); scatter (standard deviation of its "
+        "logarithm) ±%s over windows of %d readings, a round's span, and ±%s over single readings"
+        % (found["median"], found["p10"], found["p90"], percent_text(found["scatter"]), found["window"],
+           percent_text(found["reading_scatter"])),
         "other processes: %s of the CPU; stolen by the hypervisor: %s"
         % (percent_text(found["others_share"]), percent_text(found["steal_share"])),
         "if the rounds scatter as the probe does, %d rounds reach ±%s"
