@@ -2,7 +2,7 @@
 (posebench/probe.py) before a long run says how far the machine's speed scatters, how much CPU
 other processes take, and how much the hypervisor steals; from the scatter, the narrowest interval
 `max_rounds` rounds could reach if the rounds scattered as the machine does. A round averages the
-machine over its warm-ups and timed iterations, about 2.3 s per batch size here
+machine over its warm-ups and timed iterations, about 2.2 s per batch size here
 (bench/results/round-cost.md), so the scatter is that of the probe's mean over windows of
 WINDOW_S: single readings dip further than a round does. Where the reachable width is wider than
 the target, the run's cells will carry their width."""
