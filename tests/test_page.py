@@ -12,14 +12,21 @@ from posebench.page import cell_texts, crossings_html, front_lines, header_html,
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192", "ae_mobilenetv2_coco_512x512"]
 ONE_ROUND = tiny_timing(1)
 # Bokeh draws each part in its own shadow root: these walk every one of them
-DEEP_QUERY = """
+WALK = """
 const found = [];
 const walk = (root) => {
   found.push(...root.querySelectorAll(arguments[0]));
   root.querySelectorAll("*").forEach((element) => { if (element.shadowRoot) walk(element.shadowRoot); });
 };
 walk(document);
-return found;
+"""
+DEEP_QUERY = WALK + "return found;"
+# the elements' text read in the page at once: one WebDriver call each would take seconds
+DEEP_TEXTS = WALK + "return found.map((element) => element.innerText.trim());"
+# the table's rows as shown, top to bottom, each as its cells' text
+TABLE_ROWS = WALK + """
+found.sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top));
+return found.map((row) => Array.from(row.querySelectorAll(".slick-cell"), (cell) => cell.innerText.trim()));
 """
 # where a point is on the screen, from its chart's own scales: the renderer, the name field, the
 # name, and the fields of x and y
@@ -28,6 +35,7 @@ const renderer = Bokeh.documents[0].get_model_by_name(arguments[0]);
 const view = Bokeh.index.find_one(renderer);
 const data = renderer.data_source.data;
 const i = data[arguments[1]].indexOf(arguments[2]);
+view.parent.canvas_view.el.scrollIntoView({block: "center"});
 const canvas = view.parent.canvas_view.el.getBoundingClientRect();
 return [canvas.left + view.coordinates.x_scale.compute(data[arguments[3]][i]),
         canvas.top + view.coordinates.y_scale.compute(data[arguments[4]][i])];
@@ -58,19 +66,21 @@ def deep(browser, selector):
     return browser.execute_script(DEEP_QUERY, selector)
 
 
-def table_rows(browser):
-    """The table's rows as shown, top to bottom, each as its cells' text."""
-    rows = sorted(deep(browser, ".slick-row"), key=lambda row: float(re.sub(r"[^\d.]", "", row.value_of_css_property("top"))))
-    return [[cell.text for cell in row.find_elements("css selector", ".slick-cell")] for row in rows]
+def texts(browser, selector):
+    return browser.execute_script(DEEP_TEXTS, selector)
+
+
+def table_rows(browser, selector=".slick-row"):
+    """The main table's rows as shown, top to bottom, each as its cells' text."""
+    return browser.execute_script(TABLE_ROWS, selector)
 
 
 def column_index(browser, title):
-    headers = [header.text for header in deep(browser, ".slick-header-column")]
-    return headers.index(title)
+    return texts(browser, ".slick-header-column").index(title)
 
 
 def shown(browser, what="cells"):
-    return next(div.text for div in deep(browser, "div") if re.fullmatch(r"\d+ of \d+ %s shown" % what, div.text))
+    return next(text for text in texts(browser, "div") if re.fullmatch(r"\d+ of \d+ %s shown" % what, text))
 
 
 def hover(browser, *point):
@@ -83,7 +93,7 @@ def hover(browser, *point):
     actions = ActionBuilder(browser)
     actions.pointer_action.move_to_location(int(x), int(y))
     actions.perform()
-    WebDriverWait(browser, 10).until(lambda b: any(point[2] in tip.text for tip in deep(b, "[class*='ooltip']")))
+    WebDriverWait(browser, 10).until(lambda b: any(point[2] in tip for tip in texts(b, "[class*='ooltip']")))
 
 
 @pytest.mark.prepared
@@ -104,8 +114,8 @@ def test_the_page_opens_from_disk_sorts_filters_and_names_a_hovered_point(workfl
     model = column_index(browser, "Model")
     assert sorted(row[model] for row in table_rows(browser)) == ["MobilenetV2", "ResNet-50", "ShuffleNetV2"]
     # the facts of table.md's header above it
-    assert [heading.text for heading in deep(browser, "h4")] == ["Hardware", "Software Environment", "Measurement"]
-    assert any(item.text.startswith("CPU probe") for item in deep(browser, "li"))
+    assert texts(browser, "h4") == ["Hardware", "Software Environment", "Measurement"]
+    assert any(item.startswith("CPU probe") for item in texts(browser, "li"))
 
     # sorting by FPS orders the rows, both ways
     fps = column_index(browser, "FPS")
@@ -134,7 +144,7 @@ def test_the_page_opens_from_disk_sorts_filters_and_names_a_hovered_point(workfl
     # hovering a point names its model
     hover(browser, "points", "model", "MobilenetV2", "fps_mean", "map")
     # a run without scenes has no scenes part
-    assert deep(browser, "h2") and not any(h.text.startswith("Scenes") for h in deep(browser, "h2"))
+    assert texts(browser, "h2") and not any(h.startswith("Scenes") for h in texts(browser, "h2"))
 
     browser.save_screenshot(str(tmp_path / "page.png"))
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
@@ -194,11 +204,11 @@ def test_the_scenes_part_charts_n_people_filters_by_kind_and_names_a_hovered_sce
                MODERN / "runtimes.csv", scenes={"csv": MODERN / "scenes.csv", "markdown": MODERN / "scenes.md"})
     scenes = pd.read_csv(MODERN / "scenes.csv")
     browser.get(page.as_uri())
-    WebDriverWait(browser, 30).until(lambda b: any(h.text.startswith("Scenes") for h in deep(b, "h2")))
+    WebDriverWait(browser, 30).until(lambda b: any(h.startswith("Scenes") for h in texts(b, "h2")))
     assert shown(browser, "scene rows") == "%d of %d scene rows shown" % (len(scenes), len(scenes))
     # scenes.md's own words above the scenes: the frame and what each kind runs
-    assert any(p.text.startswith("One 480×640 frame already in memory") for p in deep(browser, "p"))
-    assert any(h.text == "Where a one-pass model overtakes a top-down pipeline, CPU" for h in deep(browser, "h4"))
+    assert any(p.startswith("One 480×640 frame already in memory") for p in texts(browser, "p"))
+    assert "Where a one-pass model overtakes a top-down pipeline, CPU" in texts(browser, "h4")
 
     kind = next(select for select in deep(browser, "select") if "top-down" in select.text.split("\n"))
     Select(kind).select_by_visible_text("top-down")
