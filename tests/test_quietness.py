@@ -7,7 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import REPO
-from posebench.quietness import machine_shares, quietness, reachable_half_width, render, sample, window_scatter
+from posebench.quietness import machine_shares, quietness, render, sample, window_scatter
+from posebench.statistics import t_half_width
 
 PYTHON = str(REPO / ".venvs" / "mmpose1" / "bin" / "python")
 QUIET = [100 * math.exp(x) for x in (-0.01, 0.01) * 10]  # a scatter of about 1%
@@ -16,7 +17,7 @@ ONE_PER_WINDOW = 40.0  # 20 readings in 40 s: one reading per 2 s window
 
 def test_the_reachable_half_width_is_the_t_interval_of_max_rounds_at_the_probes_scatter():
     # t(0.975, 7) = 2.3646: 8 rounds scattering by 5% reach ±4.18%
-    assert reachable_half_width(0.05, 8) == pytest.approx(2.364624 * 0.05 / math.sqrt(8), rel=1e-6)
+    assert t_half_width(0.05, 8) == pytest.approx(2.364624 * 0.05 / math.sqrt(8), rel=1e-6)
     found = quietness(QUIET, 0.004, 0.001, 0.03, 8, ONE_PER_WINDOW)
     assert found["window"] == 1 and found["scatter"] == pytest.approx(np.std(np.log(QUIET), ddof=1))
     assert found["median"] == pytest.approx(100 * math.cosh(0.01)) and found["p10"] == pytest.approx(100 * math.exp(-0.01))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import pandas as pd
 
@@ -67,6 +67,22 @@ def cell_texts(cell: Dict[str, object], target: float, max_probe_deviation: floa
     }
 
 
+def read_as_cells(rows: pd.DataFrame, target: float, max_probe_deviation: float, numbers: Sequence[str],
+                  failure_kind: str = "kind") -> pd.DataFrame:
+    """Rows of cells with how each reads (cell_texts; `failure_kind` names the column that says
+    why one was not measured), their `numbers` kept only where measured, and the device's name."""
+    texts = pd.DataFrame([cell_texts(dict(cell, kind=cell.get(failure_kind)), target, max_probe_deviation)
+                          for cell in rows.to_dict("records")], index=rows.index)
+    rows = pd.concat([rows, texts], axis=1)
+    measured = rows["status"] == MEASURED
+    for column in numbers:
+        if column not in rows:
+            rows[column] = float("nan")
+        rows[column] = pd.to_numeric(rows[column], errors="coerce").where(measured)
+    rows["device_name"] = rows["device"].map(DEVICE_NAMES).fillna(rows["device"])
+    return rows
+
+
 def page_rows(table: pd.DataFrame, cells: pd.DataFrame, runtimes: Optional[pd.DataFrame], list_name: str,
               target: float, max_probe_deviation: float) -> pd.DataFrame:
     """A row per cell: the model's facts (table.csv), the cell's statistics (cells.csv), its
@@ -80,16 +96,8 @@ def page_rows(table: pd.DataFrame, cells: pd.DataFrame, runtimes: Optional[pd.Da
         rows = rows.merge(speedups, on=["id", "device", "batch_size", "runtime"], how="left")
     else:
         rows["speedup"] = float("nan")
-    texts = pd.DataFrame([cell_texts(cell, target, max_probe_deviation) for cell in rows.to_dict("records")],
-                         index=rows.index)
-    rows = pd.concat([rows, texts], axis=1)
-    measured = rows["status"] == MEASURED
-    for column in ("fps_mean", "ci_low", "ci_high", "latency_p90_s"):
-        if column not in rows:
-            rows[column] = float("nan")
-        rows[column] = pd.to_numeric(rows[column], errors="coerce").where(measured)
+    rows = read_as_cells(rows, target, max_probe_deviation, ("fps_mean", "ci_low", "ci_high", "latency_p90_s"))
     rows["latency_p90_ms"] = 1000 * rows["latency_p90_s"]
-    rows["device_name"] = rows["device"].map(DEVICE_NAMES).fillna(rows["device"])
     rows["batch"] = rows["batch_size"].astype(str)
     rows["list"] = list_name
     return rows
@@ -98,14 +106,8 @@ def page_rows(table: pd.DataFrame, cells: pd.DataFrame, runtimes: Optional[pd.Da
 def scene_rows(scenes: pd.DataFrame, target: float, max_probe_deviation: float) -> pd.DataFrame:
     """A row per scene, device and number of people (scenes.csv), read as the table's cells are; a
     scene's `kind` is top-down or one pass, so one not measured reads as its status."""
-    scenes = scenes.reset_index(drop=True)
-    texts = pd.DataFrame([cell_texts(dict(row, kind=row["status"]), target, max_probe_deviation)
-                          for row in scenes.to_dict("records")], index=scenes.index)
-    rows = pd.concat([scenes, texts], axis=1)
-    measured = rows["status"] == MEASURED
-    for column in ("fps_mean", "ci_low", "ci_high"):
-        rows[column] = pd.to_numeric(rows[column], errors="coerce").where(measured)
-    rows["device_name"] = rows["device"].map(DEVICE_NAMES).fillna(rows["device"])
+    rows = read_as_cells(scenes.reset_index(drop=True), target, max_probe_deviation, ("fps_mean", "ci_low", "ci_high"),
+                         failure_kind="status")
     rows["shares_text"] = [", ".join("%s %s" % (stage, share_text(row["%s_share" % stage])) for stage in STAGES)
                            for row in rows.to_dict("records")]
     rows["dash"] = rows["kind"].map(lambda kind: "solid" if kind == TOP_DOWN else "dashed")
@@ -176,6 +178,23 @@ def header_html(markdown: str) -> str:
     return "\n".join(parts)
 
 
+def row_source(rows: pd.DataFrame, numbers: Sequence[str], texts: Sequence[str], name: str):
+    """The rows as one Bokeh data source: numbers as float arrays (a missing one is NaN, which
+    BokehJS keeps), text as strings."""
+    from bokeh.models import ColumnDataSource
+
+    data = {column: pd.to_numeric(rows[column], errors="coerce").to_numpy(dtype=float) for column in numbers}
+    data.update({column: rows[column].fillna("").astype(str).tolist() for column in texts})
+    return ColumnDataSource(data, name=name)
+
+
+def fps_formatter():
+    """An FPS cell with its marks, and their reasons on hover."""
+    from bokeh.models import HTMLTemplateFormatter
+
+    return HTMLTemplateFormatter(template='<span title="<%- reasons %>"><%= fps_html %></span>')
+
+
 FILTER_CODE = """
 const data = source.data;
 const query = search.value_input.trim().toLowerCase();
@@ -200,17 +219,14 @@ def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Di
     """The page's Bokeh layout; its first view is the first device, batch size 1 and eager."""
     from bokeh.layouts import column, row
     from bokeh.models import (
-        BooleanFilter, CDSView, ColumnDataSource, CustomJS, DataTable, Div, HoverTool, HTMLTemplateFormatter,
+        BooleanFilter, CDSView, ColumnDataSource, CustomJS, DataTable, Div, HoverTool,
         NumberFormatter, Select, TableColumn, TapTool, TextInput,
     )
     from bokeh.palettes import Category20
     from bokeh.plotting import figure
     from bokeh.transform import factor_cmap
 
-    # numbers as float arrays (a missing one is NaN, which BokehJS keeps), text as strings
-    data = {name: pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float) for name in NUMBER_COLUMNS}
-    data.update({name: rows[name].fillna("").astype(str).tolist() for name in TEXT_COLUMNS})
-    source = ColumnDataSource(data, name="cells")
+    source = row_source(rows, NUMBER_COLUMNS, TEXT_COLUMNS, "cells")
 
     def choices(name, first=None):
         values = list(dict.fromkeys(rows[name]))
@@ -255,7 +271,7 @@ def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Di
         ("mAP", "@map{0.000}"), ("device", "@device_name, batch @batch, @runtime"), ("list", "@list")]))
     chart.add_tools(TapTool(renderers=[points]))
 
-    fps = HTMLTemplateFormatter(template='<span title="<%- reasons %>"><%= fps_html %></span>')
+    fps = fps_formatter()
     table = DataTable(source=source, view=view, name="table", sizing_mode="stretch_width", height=600,
                       index_position=None, scroll_to_selection=True, reorderable=False, columns=[
                           TableColumn(field="algorithm", title="Algorithm", width=160),
@@ -307,16 +323,14 @@ def build_scenes(rows: pd.DataFrame, lines: pd.DataFrame, header: str, crossings
     pass dashed), the rows behind it with each stage's share, and the crossings."""
     from bokeh.layouts import column, row
     from bokeh.models import (
-        BooleanFilter, CDSView, ColumnDataSource, CustomJS, DataTable, Div, HoverTool, HTMLTemplateFormatter,
+        BooleanFilter, CDSView, ColumnDataSource, CustomJS, DataTable, Div, HoverTool,
         NumberFormatter, Select, TableColumn,
     )
     from bokeh.palettes import Category20
     from bokeh.plotting import figure
     from bokeh.transform import factor_cmap
 
-    data = {name: pd.to_numeric(rows[name], errors="coerce").to_numpy(dtype=float) for name in SCENE_NUMBER_COLUMNS}
-    data.update({name: rows[name].fillna("").astype(str).tolist() for name in SCENE_TEXT_COLUMNS})
-    source = ColumnDataSource(data, name="scenes")
+    source = row_source(rows, SCENE_NUMBER_COLUMNS, SCENE_TEXT_COLUMNS, "scenes")
     line_source = ColumnDataSource({name: lines[name].tolist() for name in lines.columns}, name="scene_lines")
 
     devices = list(dict.fromkeys(rows["device"]))
@@ -349,7 +363,7 @@ def build_scenes(rows: pd.DataFrame, lines: pd.DataFrame, header: str, crossings
         ("scene", "@name (@kind)"), ("people", "@people{0}"), ("FPS", "@fps_text"),
         ("95% interval", "@interval_text"), ("time per stage", "@shares_text"), ("device", "@device_name")]))
 
-    fps = HTMLTemplateFormatter(template='<span title="<%- reasons %>"><%= fps_html %></span>')
+    fps = fps_formatter()
     share = NumberFormatter(format="0%")
     table = DataTable(source=source, view=view, name="scene_table", sizing_mode="stretch_width", height=420,
                       index_position=None, reorderable=False, columns=[

@@ -8,7 +8,6 @@ WINDOW_S: single readings dip further than a round does. Where the reachable wid
 the target, the run's cells will carry their width."""
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Callable, Dict, List, Sequence
@@ -16,7 +15,7 @@ from typing import Callable, Dict, List, Sequence
 import numpy as np
 
 from .probe import probe_state
-from .statistics import CONFIDENCE, percent_text, scipy_stats
+from .statistics import percent_text, t_half_width
 
 # a round's span at one batch size, over which it averages the machine (see above)
 WINDOW_S = 2.0
@@ -71,16 +70,8 @@ def sample(probe: Callable[[], float], seconds: float, pause_s: float = 0.5,
     while clock() < end:
         readings.append(probe_state(probe))
         sleep(pause_s)
-    return dict(machine_shares(before, times()), seconds=seconds,
-                gflops=[reading["probe_gflops_per_s"] for reading in readings],
+    return dict(machine_shares(before, times()), gflops=[reading["probe_gflops_per_s"] for reading in readings],
                 load1=[reading.get("load1", float("nan")) for reading in readings])
-
-
-def reachable_half_width(scatter: float, rounds: int) -> float:
-    """The relative 95% half-width that `rounds` rounds reach when their means scatter by
-    `scatter` (a relative standard deviation)."""
-    stats = scipy_stats()
-    return float(stats.t.ppf(0.5 + CONFIDENCE / 2, rounds - 1) * scatter / math.sqrt(rounds))
 
 
 def window_scatter(logs: np.ndarray, window: int) -> float:
@@ -102,7 +93,7 @@ def quietness(gflops: Sequence[float], others_share: float, steal_share: float, 
     logs = np.log(readings)
     window = max(1, int(round(WINDOW_S * len(readings) / seconds))) if seconds > 0 else 1
     scatter = window_scatter(logs, window)
-    reach = reachable_half_width(scatter, max_rounds)
+    reach = t_half_width(scatter, max_rounds)
     reasons = []
     if not reach <= target:
         reasons.append("±%s is wider than the ±%s target" % (percent_text(reach), percent_text(target)))

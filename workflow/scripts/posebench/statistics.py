@@ -32,8 +32,7 @@ def confidence_interval(round_means: Sequence[float], fps: Sequence[float]) -> D
     if len(sample) < 2:
         nan = float("nan")
         return {"ci_low": nan, "ci_high": nan, "ci_half_width": nan, "rerun_low": nan, "rerun_high": nan}
-    stats = scipy_stats()
-    half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(sample) - 1) * stats.sem(sample)
+    half = t_half_width(float(np.std(sample, ddof=1)), len(sample))
     centre = float(np.mean(sample))
     # a re-run's mean (as many rounds, the same machine) has its own error: the difference of two
     # such means spreads sqrt(2) times as far, so even a perfect 95% interval of this run's mean
@@ -41,6 +40,12 @@ def confidence_interval(round_means: Sequence[float], fps: Sequence[float]) -> D
     rerun = half * np.sqrt(2)
     return {"ci_low": centre - half, "ci_high": centre + half, "ci_half_width": float(half / centre),
             "rerun_low": centre - rerun, "rerun_high": centre + rerun}
+
+
+def t_half_width(spread: float, count: int) -> float:
+    """Half the width of the 95% Student's t interval of a mean of `count` values whose standard
+    deviation is `spread`: t(0.975, count - 1) × spread / √count."""
+    return float(scipy_stats().t.ppf(0.5 + CONFIDENCE / 2, count - 1) * spread / np.sqrt(count))
 
 
 def relative_half_width(round_means: Sequence[float]) -> float:
