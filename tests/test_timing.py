@@ -97,6 +97,35 @@ def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):
     assert re.search(r"RuntimeError: device cuda: torch 2\.13\.0\S* sees no CUDA device on this machine", run.stderr)
 
 
+# glibc's count of blocks it gave from fresh mappings (mallinfo2's hblks), around a 12 MB tensor
+MAPPED_BLOCKS = """
+import ctypes, sys
+import torch
+from posebench.timing import prepare_device
+
+class MallInfo(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo
+if sys.argv[1] == "prepared":
+    prepare_device("cpu", 1)
+before = libc.mallinfo2().hblks
+tensor = torch.empty(3 * 2 ** 20)
+print(libc.mallinfo2().hblks - before)
+"""
+
+
+@pytest.mark.parametrize("start, mapped", [("fresh", "1"), ("prepared", "0")])
+def test_a_round_process_takes_its_blocks_from_the_heap_from_the_start(start, mapped):
+    """A fresh process maps a 12 MB block anew (and faults its pages in) until it has freed a
+    larger one; a round's process, once prepared, takes it from the heap, whatever its model."""
+    python = REPO / ".venvs" / "mmpose1" / "bin" / "python"
+    run = subprocess.run([str(python), "-c", MAPPED_BLOCKS, start], cwd=REPO / "workflow" / "scripts",
+                         capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == mapped
+
 MEASURED = {"status": "measured", "fps_mean": 2.0}
 
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import yaml
 from posebench.environment import cpu_model, default_threads
 from posebench.probe import probe_kernel
-from posebench.quietness import quietness, render, sample, warm_allocator
+from posebench.quietness import quietness, render, sample
+from posebench.timing import prepare_device
 
 
 def timing_goal(config: Path):
@@ -36,8 +37,7 @@ def main() -> None:
     target, max_rounds = timing_goal(args.config)
     import torch
 
-    torch.set_num_threads(args.threads or default_threads())
-    warm_allocator()
+    prepare_device("cpu", args.threads or default_threads())
     sampled = sample(probe_kernel("cpu"), args.seconds)
     found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds,
                       args.seconds)

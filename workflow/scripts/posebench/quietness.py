@@ -51,17 +51,6 @@ def machine_shares(before: Dict[str, float], after: Dict[str, float]) -> Dict[st
     return {"others_share": max(0.0, busy - spent["own"]) / total, "steal_share": spent["steal"] / total}
 
 
-def warm_allocator() -> None:
-    """Free a 16 MB tensor, as a round's model warm-ups free larger ones before its probe reads:
-    glibc then raises its mmap threshold past the probe's 4.7 MB output, which comes from the heap
-    from then on instead of fresh pages every call. A fresh process's probe read 130-140 GFLOP/s
-    here against about 200 after it, the rounds' reading at the same hour."""
-    import torch
-
-    buffer = torch.ones(4 * 2 ** 20)
-    del buffer
-
-
 def sample(probe: Callable[[], float], seconds: float, pause_s: float = 0.5,
            clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
            times: Callable[[], Dict[str, float]] = cpu_times) -> Dict[str, object]:
