@@ -23,6 +23,7 @@ from posebench.rounds import (
     timing_folder,
     wants_another_round,
 )  # noqa: E402
+from posebench.runtime_names import FROM_ONNX  # noqa: E402
 from posebench.scene_plan import SCENE_RUNTIME, scene_plan  # noqa: E402
 from posebench.environment import cuda_visible  # noqa: E402
 from posebench.plots import FORMATS, plot_names  # noqa: E402
@@ -396,11 +397,6 @@ def scene_plot_files():
     return [
         in_table_dir(f"plots/scenes_fps_vs_people_{device}.png") for device in DEVICES
     ]
-
-
-# the runtimes that read the network exported to ONNX (export_onnx), and the INT8 one that reads
-# its quantized model (quantize_int8)
-FROM_ONNX = ("onnxruntime", "openvino", "opencv_dnn")
 
 
 def onnx_export(wildcards):

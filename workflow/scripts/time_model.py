@@ -36,17 +36,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="default: a SLURM job's CPUs per task, else the physical cores")
     args = parser.parse_args()
     resolved = read_json(args.resolved)
-    if not warm.in_child():
-        status = warm.run_in_server(resolved["backend"], __file__, sys.argv[1:])
-        if status is not None:
-            sys.exit(status)
+    warm.hand_over(resolved["backend"], __file__, sys.argv[1:])
     threads = args.threads or default_threads()
     progress = functools.partial(print, flush=True)
     timing = time_model(
         resolved, args.device, args.batch_sizes, args.policy, threads, progress,
         args.runtime, args.export_dir, args.round, Phases(ENTERED),
     )
-    timing["process"] = "forked from a warm process" if warm.in_child() else "started for the round"
+    timing["process"] = warm.how_started()
     write_json(args.output, timing)
 
 

@@ -38,15 +38,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     resolved = read_json(args.resolved)
-    if not warm.in_child():
-        status = warm.run_in_server(resolved["backend"], __file__, sys.argv[1:])
-        if status is not None:
-            sys.exit(status)
+    warm.hand_over(resolved["backend"], __file__, sys.argv[1:])
     record = time_scene(
         args.scene, resolved, args.detector, args.device, args.people, args.frame_size, args.policy,
         args.threads or default_threads(), functools.partial(print, flush=True), args.round,
     )
-    record["process"] = "forked from a warm process" if warm.in_child() else "started for the round"
+    record["process"] = warm.how_started()
     write_json(args.output, record)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional, Tuple
 
-from .runtime_names import EAGER, SPEED_ONLY
+from .runtime_names import EAGER, ONNXRUNTIME, SPEED_ONLY
 from .statistics import geometric_mean
 from .table import NOT_APPLICABLE, NOT_MEASURED, TABLE_DEVICES
 
-ONNXRUNTIME = "onnxruntime"
 CSV_COLUMNS = [
     "id", "algorithm", "model", "input_size", "device", "batch_size", "runtime", "status", "fps_mean", "fps_std",
     "speedup", "gflops_per_s", "peak_gflops_per_s", "fraction_of_peak", "peak_memory_mib", "model_memory_mib",

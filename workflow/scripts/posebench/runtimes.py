@@ -17,7 +17,7 @@ from .failures import ModelFailure, model_stage
 from .onnx_export import EXPORT_RECORD, ONNX_FILE, flat_outputs
 from .quantize import INT8_FILE, QUANTIZATION_FAILED, QUANTIZATION_RECORD, QUANTIZED
 from .records import read_json
-from .runtime_names import SPEED_ONLY
+from .runtime_names import ONNXRUNTIME, SPEED_ONLY
 
 # the largest |runtime - eager| over an output, relative to that output's largest |eager| value:
 # float32 kernels that reorder sums land near 1e-6; a wrong graph lands near 1
@@ -74,7 +74,7 @@ def make_runner(runtime: str, network, device: str, threads: int, onnx_path: Pat
             raise RuntimeFailure(UNAVAILABLE, "torch %s has no torch.compile (2.0 and later)" % torch.__version__)
         compiled = torch.compile(network)
         return lambda inputs, structure: compiled(inputs)
-    if runtime == "onnxruntime":
+    if runtime == ONNXRUNTIME:
         return _onnxruntime_runner(onnx_path, device, threads)
     if runtime in ("openvino", "openvino_int8"):
         return _openvino_runner(onnx_path, device, threads)
@@ -159,7 +159,7 @@ def _onnxruntime_runner(onnx_path: Path, device: str, threads: int) -> Callable[
 def version(runtime: str) -> str:
     """What ran the network: ONNX Runtime's, OpenVINO's (and NNCF's), OpenCV's (with its
     backend and target) or torch's version."""
-    if runtime == "onnxruntime":
+    if runtime == ONNXRUNTIME:
         import onnxruntime
 
         return "onnxruntime " + onnxruntime.__version__

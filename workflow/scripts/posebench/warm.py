@@ -95,6 +95,21 @@ def run_in_server(backend: str, script: str, argv: List[str]) -> Optional[int]:
     return EXIT.unpack(reply)[0]
 
 
+def hand_over(backend: str, script: str, argv: List[str]) -> None:
+    """In a round's command: run the round in a child of the backend's warm server and exit with
+    its status. Returns where the round runs in this process: in that child, or with no server."""
+    if in_child():
+        return
+    status = run_in_server(backend, script, argv)
+    if status is not None:
+        sys.exit(status)
+
+
+def how_started() -> str:
+    """The round record's `process`: how the process that ran it came to be."""
+    return "forked from a warm process" if in_child() else "started for the round"
+
+
 def _connect(path: Path) -> Optional[socket.socket]:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
