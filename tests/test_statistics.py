@@ -178,15 +178,16 @@ def test_the_round_plan_keeps_rounds_on_disk_and_adds_rounds_only_to_unsteady_ce
 def test_the_repeatability_summary_on_known_runs():
     from posebench.repeatability import paired_cells, render, run_summary, summary
 
-    def cells(values, flags, rounds=3, half=0.015):
+    def cells(values, flags, rounds=3, half=0.015, shifts=(0.01, -0.02, 0.0, 0.005)):
         return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
                               "fps_mean": fps, "fps_per_probe": fps / 100, "unsteady": flag, "rounds": rounds,
+                              "probe_shift": shift,
                               "ci_low": fps * (1 - half), "ci_high": fps * (1 + half),
                               "rerun_low": fps * (1 - 2 * half), "rerun_high": fps * (1 + 2 * half)}
-                             for i, (fps, flag) in enumerate(zip(values, flags))])
+                             for i, (fps, flag, shift) in enumerate(zip(values, flags, shifts))])
 
     a = cells([10.0, 10.0, 12.0, 5.0], ["", "", "interval ±7% after 8 rounds", ""], rounds=8, half=0.015)
-    b = cells([10.0, 9.8, 10.0, 4.0], ["", "", "", ""], rounds=3, half=0.025)
+    b = cells([10.0, 9.8, 10.0, 4.0], ["", "", "", ""], rounds=3, half=0.025, shifts=(0.0, 0.03, -0.12, 0.0))
     pairs = paired_cells(a, b)
     found = summary(pairs)
     runs = run_summary(pairs, min_rounds=3)
@@ -200,6 +201,8 @@ def test_the_repeatability_summary_on_known_runs():
     assert list(pairs["b_rerun_holds_a"]) == [True, True, False, False]
     assert runs["rerun_coverage"] == 4 / 8
     assert (runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"]) == (5.5, 4, 8)
+    # the largest |shift| each run left: A's -0.02, B's -0.12
+    assert (runs["largest_probe_shift_a"], runs["largest_probe_shift_b"]) == pytest.approx((0.02, 0.12))
     # |A/B - 1|: 0, 0.0204, 0.2, 0.25
     assert found["median_abs_deviation"] == pytest.approx((0.0204082 + 0.2) / 2, rel=1e-5)
     assert found["worst_cell"] == "m3 cpu bs=1" and found["worst_ratio"] == pytest.approx(1.25)
@@ -210,6 +213,7 @@ def test_the_repeatability_summary_on_known_runs():
     assert text.startswith("## runs\n\nBefore the runs, `make machine-check`:\n\n```\nmachine: vm\n"
                            "quiet: a run here can reach its target\n```\n\n| id ")
     assert render(pairs, "runs", 3).startswith("## runs\n\n| id ")
+    assert "largest |probe shift| of a cell (the p mark's statistic): 2.0% in A, 12.0% in B" in text
 
 
 def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():

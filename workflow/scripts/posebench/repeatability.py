@@ -2,8 +2,9 @@
 cell the ratio A / B of the mean FPS (raw, and scaled by each round's machine-speed probe), then
 the median and 90th percentile of |A/B - 1|, the worst cell, whether every cell off by more
 than the tolerance was marked in A or in B, how many cells each run marked, how often each run's
-95% interval holds the other run's mean, and the rounds each cell took; and whether the machine
-itself moved between the runs (every cell faster in one of them), which no run's own rounds see."""
+95% interval holds the other run's mean, the rounds each cell took and the largest probe shift
+(what the p mark reads) in each run; and whether the machine itself moved between the runs
+(every cell faster in one of them), which no run's own rounds see."""
 from __future__ import annotations
 
 from typing import Dict
@@ -21,7 +22,8 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
     """A row per cell measured in both runs: both means, the ratios A / B of raw FPS and of FPS
     per GFLOP/s of probe (FPS as if every round had run on a machine of the same speed), and
     whether A or B marked the cell unsteady."""
-    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "rerun_low", "rerun_high"]
+    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "rerun_low", "rerun_high",
+            "probe_shift"]
     a = a_cells[a_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     b = b_cells[b_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
@@ -41,7 +43,8 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
 
 def run_summary(pairs: pd.DataFrame, min_rounds: int) -> Dict[str, object]:
     """What the method costs and promises, over both runs: cells marked, interval coverage (each
-    run's interval against the other's mean, both ways) and rounds per cell."""
+    run's interval against the other's mean, both ways), rounds per cell, and each run's largest
+    |probe shift| (how far a machine that did not change leaves the p mark's statistic)."""
     rounds = pd.concat([pairs["rounds_a"], pairs["rounds_b"]])
     return {
         "marked_a": int(pairs["marked_a"].sum()), "marked_b": int(pairs["marked_b"].sum()),
@@ -51,6 +54,8 @@ def run_summary(pairs: pd.DataFrame, min_rounds: int) -> Dict[str, object]:
         "mean_rounds": float(rounds.mean()),
         "cell_runs_beyond_min_rounds": int((rounds > min_rounds).sum()),
         "cell_runs": int(len(rounds)),
+        "largest_probe_shift_a": float(pairs["probe_shift_a"].abs().max()),
+        "largest_probe_shift_b": float(pairs["probe_shift_b"].abs().max()),
     }
 
 
@@ -103,10 +108,11 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str 
     lines.append(
         "- marked: %d of %d cells in A, %d in B (%.0f%% of cell-runs); 95%% intervals of the mean holding the "
         "other run's mean: %.0f%% (re-run intervals: %.0f%%); rounds per cell: %.2f on average, %d of %d "
-        "cell-runs beyond min_rounds (%d)"
+        "cell-runs beyond min_rounds (%d); largest |probe shift| of a cell (the p mark's statistic): %.1f%% in A, "
+        "%.1f%% in B"
         % (runs["marked_a"], len(pairs), runs["marked_b"], 100 * runs["marked_share"], 100 * runs["coverage"],
            100 * runs["rerun_coverage"], runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"],
-           min_rounds)
+           min_rounds, 100 * runs["largest_probe_shift_a"], 100 * runs["largest_probe_shift_b"])
     )
     for column, name in (("ratio", "raw FPS"), ("scaled_ratio", "FPS scaled by the probe")):
         found = summary(pairs, column)
