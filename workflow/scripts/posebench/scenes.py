@@ -124,7 +124,7 @@ def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, poli
     def staged_step():
         clock.reset()
         result = step()
-        frames.append(dict(clock.per_frame(), network_batch=clock.network_batch))
+        frames.append((clock.per_frame(), clock.network_batch))
         return result
 
     measured = run_iterations(staged_step, clock.synchronize, policy, progress, warmed_up=warmed_up)
@@ -132,9 +132,9 @@ def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, poli
     after = probe_state(probe)
     measured.update(probe_before=before, probe_after=after,
                     probe_seconds=before.get("probe_seconds", 0.0) + after.get("probe_seconds", 0.0))
-    timed = frames[len(frames) - measured["iterations"]:]
-    measured["network_batch"] = max(frame.pop("network_batch") for frame in timed)
-    measured["stage_seconds"] = {stage: sum(frame[stage] for frame in timed) / len(timed) for stage in timed[0]}
+    stages, batches = zip(*frames[len(frames) - measured["iterations"]:])
+    measured["network_batch"] = max(batches)
+    measured["stage_seconds"] = {stage: sum(frame[stage] for frame in stages) / len(stages) for stage in stages[0]}
     return measured
 
 
