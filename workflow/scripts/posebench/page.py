@@ -35,7 +35,7 @@ SHARE_COLUMNS = ["%s_share" % stage for stage in STAGES]
 SCENE_NUMBER_COLUMNS = ["people", "fps_mean", "ci_low", "ci_high", "rounds", "network_batch", "instances",
                         "peak_memory_mib"] + SHARE_COLUMNS
 SCENE_TEXT_COLUMNS = ["scene", "name", "kind", "device", "device_name", "fps_html", "fps_text", "interval_text",
-                      "reasons", "shares_text", "dash"]
+                      "reasons", "shares_text"]
 
 
 def number(value: object) -> Optional[float]:
@@ -305,16 +305,12 @@ def build_page(rows: pd.DataFrame, fronts: pd.DataFrame, header: str, scopes: Di
 
 
 SCENE_FILTER_CODE = """
-const data = source.data;
-const keep = [];
-for (let i = 0; i < data.scene.length; i++) {
-  keep.push((device.value === ALL || data.device[i] === device.value)
-    && (kind.value === ALL || data.kind[i] === kind.value));
-}
+const chosen = (columns) => columns.device.map((value, i) => (device.value === ALL || value === device.value)
+  && (kind.value === ALL || columns.kind[i] === kind.value));
+const keep = chosen(source.data);
 shown.booleans = keep;
-lines_shown.booleans = lines.data.scene.map((_, i) => (device.value === ALL || lines.data.device[i] === device.value)
-  && (kind.value === ALL || lines.data.kind[i] === kind.value));
-counter.text = keep.filter(Boolean).length + " of " + data.scene.length + " scene rows shown";
+lines_shown.booleans = chosen(lines.data);
+counter.text = keep.filter(Boolean).length + " of " + keep.length + " scene rows shown";
 """
 
 
