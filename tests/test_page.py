@@ -150,6 +150,15 @@ def test_the_page_opens_from_disk_sorts_filters_and_names_a_hovered_point(workfl
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert errors == []
 
+    # combined with a list that timed scenes, the run's page shows that list's scenes and says whose
+    combined = workflow.snakemake("results/index.html", "--config", "select=[%s]" % ",".join(MODELS), ONE_ROUND,
+                                  "combine_with=%s" % MODERN)
+    assert combined.returncode == 0, combined.stderr[-3000:]
+    text = page.read_text()
+    assert "Scenes: frames per second with N people" in text
+    assert "These scenes come from %s, the list this page combines with" % MODERN in text
+    assert "RTMO-l" in text and "%d of %d scene rows shown" % ((len(pd.read_csv(MODERN / "scenes.csv")),) * 2) in text
+
 
 MEASURED = {"status": "measured", "fps_mean": 10.0, "fps_std": 2.0, "ci_low": 9.0, "ci_high": 11.0, "capped": True,
             "ci_half_width": 0.072, "probe_shift": -0.4, "unsteady": "interval ±7.2% after 8 rounds"}

@@ -1,5 +1,6 @@
 """The speed–accuracy pictures: the Pareto front, and images with one marker per measured model."""
 import re
+from xml.etree import ElementTree
 
 from PIL import Image
 from posebench.plots import COMBINED, GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
@@ -102,3 +103,21 @@ def test_the_combined_figures_put_both_lists_on_one_picture_with_one_front(tmp_p
     faster_is_better = pareto_front(points(MODERN, "cpu_fps_bs1_mean") + points(ROWS, "cpu_fps_bs1_mean", 1), True)
     assert [point.label for point in faster_is_better][-1] == "rtmpose-t 256x192"
     assert draw([], names[4], tmp_path, SUBTITLE, groups) == 2 + 4
+
+
+def tick_labels(svg_text, axis):
+    """The text matplotlib wrote under one axis's ticks (its SVG keeps each text as a comment)."""
+    parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder(insert_comments=True))
+    root = ElementTree.fromstring(svg_text, parser=parser)
+    ticks = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("id", "").startswith(axis + "tick_")]
+    return [node.text.strip() for tick in ticks for node in tick.iter() if node.tag is ElementTree.Comment]
+
+
+def test_a_log_axis_that_spans_less_than_a_decade_is_labelled_in_plain_numbers(tmp_path):
+    narrow = [row("slow", "topdown_heatmap", "0.70", "5.0", "2.1", "0.25"),
+              row("slower", "DeepPose", "0.65", "6.0", "2.9", "0.31")]
+    draw(narrow, "map_vs_fps_cpu_bs1", tmp_path, SUBTITLE)
+    labels = tick_labels((tmp_path / "map_vs_fps_cpu_bs1.svg").read_text(), "x")
+    assert labels == ["2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9"]  # not 2.1×10⁰
+    draw(ROWS, "map_vs_fps_cpu_bs10", tmp_path, SUBTITLE)  # 0.2 to 9 FPS: matplotlib labels the decade only
+    assert tick_labels((tmp_path / "map_vs_fps_cpu_bs10.svg").read_text(), "x") == ["1"]

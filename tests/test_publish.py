@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from conftest import REPO, SCRIPTS
-from posebench.publish import PUBLISHED
+from posebench.publish import PUBLISHED, conditions
 
 
 def publish(*args):
@@ -35,6 +35,19 @@ def test_a_run_is_copied_whole_with_the_command_that_made_it(tmp_path):
         "\nNothing else ran on the machine during the run (stated by whoever published it). Just before and after "
         "their timed iterations, its 2 rounds recorded a 1-minute load average of median 1.00 (range 0.50–1.50) "
         "and a median of 2 runnable tasks (at most 3), the round's own threads among them.\n")
+
+
+def test_the_load_counts_the_scene_rounds_beside_the_model_rounds(tmp_path):
+    (tmp_path / "measurements.csv").write_text(
+        "id,round,load1_before,load1_after,runnable_before,runnable_after\nm,1,0.5,1.5,1,2\nm,2,1.0,1.0,2,3\n")
+    # a scene round has a row per number of people: two rows, one round
+    (tmp_path / "scene_measurements.csv").write_text(
+        "id,round,batch_size,load1_before,load1_after,runnable_before,runnable_after\n"
+        "s,1,1,2.0,2.0,2,2\ns,1,5,3.0,3.0,4,4\n")
+    assert conditions(tmp_path, alone=False) == (
+        "\nWhoever published it did not state that nothing else ran on the machine during the run. Just before and "
+        "after their timed iterations, its 2 rounds and 1 scene round recorded a 1-minute load average of median "
+        "1.75 (range 0.50–3.00) and a median of 2 runnable tasks (at most 4), the round's own threads among them.\n")
 
 
 def test_an_unfinished_run_is_refused_in_one_line_and_nothing_is_written(tmp_path):

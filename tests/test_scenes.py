@@ -118,6 +118,11 @@ def test_scenes_time_whole_frames_and_the_one_pass_model_decodes_n_people(workfl
     shares = table[["detector_share", "preprocessing_share", "network_share", "decoding_share"]].sum(axis=1)
     assert shares.round(6).eq(1).all()
     assert set(top_down["kind"]) == {"top-down"} and set(one_pass["kind"]) == {"one pass"}
+    # every scene round's frames, probe and load, as measurements.csv keeps the models' (publish reads its load)
+    rounds = pd.read_csv(workflow.root / "results" / "modern" / "scene_measurements.csv")
+    assert len(rounds) == 4 and set(rounds["round"]) == {1} and set(rounds["batch_size"]) == {1, 5}
+    assert rounds["load1_before"].notna().all() and (rounds["probe_before"] > 0).all()
+    assert [len(seconds.split()) for seconds in rounds["seconds"]] == list(rounds["iterations"])
     markdown = (workflow.root / "results" / "modern" / "scenes.md").read_text()
     assert "| Scene | Kind | N = 1 | N = 5 |" in markdown
     assert "| One-pass model, faster than → | rtmdet-nano + RTMPose-t |" in markdown

@@ -460,8 +460,9 @@ def runtimes_table():
 
 
 def scenes_record(name):
-    """scenes.csv or scenes.md, when the run times scenes."""
-    return [in_table_dir(name)] if SCENES else []
+    """scenes.csv or scenes.md: the run's when it times scenes, else the other list's when the
+    run combines with one that timed them."""
+    return [in_table_dir(name)] if SCENES else combine_record(name)
 
 
 def page_args(wildcards, input):
@@ -537,7 +538,7 @@ def get_final_output():
         names.append("runtimes.md")
     names.append("index.html")
     if SCENES:
-        names += ["scenes.md", "scenes.csv"]
+        names += ["scenes.md", "scenes.csv", "scene_measurements.csv"]
     outputs = [in_table_dir(name) for name in names] + (
         scene_plot_files() if SCENES else []
     )

@@ -43,6 +43,7 @@ rule scenes:
             category="Scenes",
         ),
         markdown=in_table_dir("scenes.md"),
+        measurements=in_table_dir("scene_measurements.csv"),
         plots=[
             report(file, caption="../report/scenes.rst", category="Scenes")
             for file in scene_plot_files()
@@ -58,4 +59,5 @@ rule scenes:
     shell:
         "{params.python} workflow/scripts/make_scenes.py {input.rounds} --labels {input.labels}"
         " --target {params.target} --max-probe-deviation {params.max_probe_deviation}"
-        " --csv {output.csv} --markdown {output.markdown} --plots {output.plots} > {log} 2>&1"
+        " --measurements {output.measurements} --csv {output.csv} --markdown {output.markdown}"
+        " --plots {output.plots} > {log} 2>&1"

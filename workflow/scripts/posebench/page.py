@@ -389,8 +389,8 @@ def build_scenes(rows: pd.DataFrame, lines: pd.DataFrame, header: str, crossings
 def write_page(table_csv: Path, cells_csv: Path, markdown: Path, output: Path, target: float,
                max_probe_deviation: float, runtimes_csv: Optional[Path] = None,
                combine: Optional[Dict[str, Path]] = None, scenes: Optional[Dict[str, Path]] = None) -> int:
-    """index.html from the run's records (and another list's, combined, and the run's scenes);
-    returns its cell count."""
+    """index.html from the run's records (and another list's, combined, and the run's scenes, or
+    the other list's when the run timed none); returns its cell count."""
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
@@ -410,7 +410,11 @@ def write_page(table_csv: Path, cells_csv: Path, markdown: Path, output: Path, t
     if scenes:
         found = scene_rows(pd.read_csv(scenes["csv"]), target, max_probe_deviation)
         # scenes.md's words above its first device's table
-        header = header_html(scenes["markdown"].read_text().split("\n## ")[0])
+        words = scenes["markdown"].read_text().split("\n## ")[0]
+        if scenes["csv"].parent != table_csv.parent:
+            words += "\nThese scenes come from %s, the list this page combines with: this run timed none." % (
+                scenes["csv"].parent)
+        header = header_html(words)
         layout.children.append(build_scenes(found, scene_lines(found), header, crossings_html(found)))
     write_text(output, file_html(layout, INLINE, title="posebench: %s" % name))
     return len(rows)

@@ -139,6 +139,7 @@ def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str,
                   drawstyle="steps-post" if not spec["higher_x_is_better"] else "steps-pre",
                   label="Pareto front (%d models)" % len(front), zorder=2, gid=GID_FRONT)
     axes.set_xscale("log")
+    label_log_ticks_plainly(axes.xaxis)
     axes.set_xlabel(spec["xlabel"])
     axes.set_ylabel("mAP (COCO val, as reported by MMPose)")
     axes.set_title("%s\n%s" % (spec["title"], subtitle), fontsize=11)
@@ -161,6 +162,25 @@ def draw(rows: List[Dict[str, str]], name: str, output_dir: Path, subtitle: str,
         figure.savefig(str(output_dir / ("%s.%s" % (name, extension))), dpi=150)
     plt.close(figure)
     return len(found)
+
+
+def label_log_ticks_plainly(axis) -> None:
+    """Keep matplotlib's choice of which ticks of a log axis to label, but write plain numbers
+    (0.5, 2, 300) where it writes 5×10⁻¹ and 2×10⁰ on an axis that spans less than a decade."""
+    from matplotlib.ticker import Formatter
+
+    class PlainNumbers(Formatter):
+        def __init__(self, chooser):
+            self.chooser = chooser
+
+        def set_locs(self, locs):
+            self.chooser.set_locs(locs)
+
+        def __call__(self, x, pos=None):
+            return "%g" % x if self.chooser(x, pos) else ""
+
+    axis.set_major_formatter(PlainNumbers(axis.get_major_formatter()))
+    axis.set_minor_formatter(PlainNumbers(axis.get_minor_formatter()))
 
 
 def place_labels(figure, axes, ordered: List[Point]) -> List[Point]:

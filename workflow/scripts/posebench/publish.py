@@ -12,7 +12,8 @@ from typing import List
 import pandas as pd
 
 PUBLISHED = ["table.md", "table.csv", "measurements.csv", "cells.csv", "environment.json", "compare_seed.md"]
-OPTIONAL = ["runtimes.md", "runtimes.csv", "scenes.md", "scenes.csv", "index.html"]
+OPTIONAL = ["runtimes.md", "runtimes.csv", "scenes.md", "scenes.csv", "scene_measurements.csv", "index.html"]
+ROUND_TABLES = {"measurements.csv": "round", "scene_measurements.csv": "scene round"}
 
 
 class PublishError(Exception):
@@ -35,7 +36,7 @@ def publish(results: Path, target: Path, command: str, run: str = "snakemake --c
         shutil.copy2(results / name, staging / name)
     for name in plots:
         shutil.copy2(results / "plots" / name, staging / "plots" / name)
-    (staging / "COMMAND.md").write_text(note(command, target, run) + conditions(results / "measurements.csv", alone))
+    (staging / "COMMAND.md").write_text(note(command, target, run) + conditions(results, alone))
     if target.exists():
         shutil.rmtree(target)
     staging.rename(target)
@@ -54,21 +55,26 @@ def note(command: str, target: Path, run: str) -> str:
     )
 
 
-def conditions(measurements: Path, alone: bool) -> str:
+def conditions(results: Path, alone: bool) -> str:
     """Whether the machine was otherwise idle, as stated by whoever published the run, and the
-    load the rounds themselves recorded just before and after their timed iterations."""
+    load its rounds (the models' and the scenes') recorded just before and after their timed
+    iterations."""
     stated = ("Nothing else ran on the machine during the run (stated by whoever published it)." if alone else
               "Whoever published it did not state that nothing else ran on the machine during the run.")
-    rows = pd.read_csv(measurements)  # a row per round and batch size
-    keys = [name for name in ("id", "device", "runtime", "round") if name in rows]
-    rounds = rows.drop_duplicates(keys) if keys else rows
+    tables = {name: pd.read_csv(results / name) for name in ROUND_TABLES if (results / name).is_file()}
+    rows = pd.concat(tables.values(), ignore_index=True)  # a row per round and batch size (or people)
+    counts = []
+    for name, table in tables.items():
+        keys = [key for key in ("id", "device", "runtime", "round") if key in table]
+        count = len(table.drop_duplicates(keys) if keys else table)
+        counts.append("%d %s%s" % (count, ROUND_TABLES[name], "" if count == 1 else "s"))
     loads = pd.concat([rows[name] for name in ("load1_before", "load1_after") if name in rows]).dropna()
     runnable = pd.concat([rows[name] for name in ("runnable_before", "runnable_after") if name in rows]).dropna()
     if loads.empty:
         return "\n%s Its rounds recorded no load average.\n" % stated
     return (
-        "\n%s Just before and after their timed iterations, its %d rounds recorded a 1-minute load average of "
+        "\n%s Just before and after their timed iterations, its %s recorded a 1-minute load average of "
         "median %.2f (range %.2f–%.2f) and a median of %d runnable tasks (at most %d), the round's own threads "
         "among them.\n"
-        % (stated, len(rounds), loads.median(), loads.min(), loads.max(), runnable.median(), runnable.max())
+        % (stated, " and ".join(counts), loads.median(), loads.min(), loads.max(), runnable.median(), runnable.max())
     )

@@ -11,7 +11,7 @@ from typing import Dict, List, Optional
 import numpy as np
 import pandas as pd
 
-from .measurements import cell_table, measurement_table
+from .measurements import cell_table
 from .scene_plan import STAGES
 from .table import MARK, NOT_MEASURED, TABLE_DEVICES, cell_marks
 
@@ -39,10 +39,11 @@ def stage_rows(records: List[Dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns)
 
 
-def scene_table(records: List[Dict[str, object]], labels: Dict[str, Dict[str, object]], target: float,
-                max_probe_deviation: float) -> pd.DataFrame:
-    """A row per scene, device and number of people (scenes.csv)."""
-    cells = cell_table(measurement_table(records), target, max_probe_deviation)
+def scene_table(rounds: pd.DataFrame, records: List[Dict[str, object]], labels: Dict[str, Dict[str, object]],
+                target: float, max_probe_deviation: float) -> pd.DataFrame:
+    """A row per scene, device and number of people (scenes.csv), from the scene rounds' table
+    (measurement_table of their records, as the model rounds' measurements.csv)."""
+    cells = cell_table(rounds, target, max_probe_deviation)
     # the cells' "kind" is a failure's; a scene's kind is top-down or one pass
     cells = cells.rename(columns={"id": "scene", "batch_size": "people", "kind": "failure_kind"})
     stages = stage_rows(records).groupby(["scene", "device", "people"], as_index=False).median()
