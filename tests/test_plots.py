@@ -2,8 +2,11 @@
 import re
 from xml.etree import ElementTree
 
+import pandas as pd
+from conftest import REPO
 from PIL import Image
 from posebench.plots import COMBINED, GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
+from posebench.scene_table import draw as draw_scenes
 
 SUBTITLE = "test machine"
 
@@ -121,3 +124,11 @@ def test_a_log_axis_that_spans_less_than_a_decade_is_labelled_in_plain_numbers(t
     assert labels == ["2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.9"]  # not 2.1×10⁰
     draw(ROWS, "map_vs_fps_cpu_bs10", tmp_path, SUBTITLE)  # 0.2 to 9 FPS: matplotlib labels the decade only
     assert tick_labels((tmp_path / "map_vs_fps_cpu_bs10.svg").read_text(), "x") == ["1"]
+
+
+def test_the_scenes_plot_labels_its_log_axes_in_plain_numbers(tmp_path):
+    scenes = pd.read_csv(REPO / "published" / "modern" / "amd-epyc-2core-vm" / "scenes.csv")  # 0.15 to 11 FPS
+    draw_scenes(scenes, "cpu", tmp_path / "scenes.svg", SUBTITLE)
+    svg = (tmp_path / "scenes.svg").read_text()
+    assert tick_labels(svg, "x") == ["1", "5", "10", "20"]  # the measured N, no minor ticks labelled
+    assert tick_labels(svg, "y") == ["0.1", "1", "10"]  # not 10⁻¹, 10⁰, 10¹

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .measurements import cell_table
+from .plots import label_log_ticks_plainly
 from .scene_plan import STAGES
 from .table import MARK, NOT_MEASURED, TABLE_DEVICES, cell_marks
 
@@ -229,7 +230,8 @@ def draw(table: pd.DataFrame, device: str, output: Path, subtitle: str) -> None:
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xticks(sorted(mine["people"].unique()))
-    axes.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())  # every measured N, not decades
+    label_log_ticks_plainly(axes.yaxis)
     axes.set_xlabel("people in the frame (N)")
     axes.set_ylabel("frames per second")
     axes.set_title("Whole frames with N people, %s\n%s (x: a one-pass line crosses a top-down line)" % (device, subtitle),
