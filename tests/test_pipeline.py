@@ -128,6 +128,9 @@ def check_timing_record(workflow):
     timing = timing_round(workflow, "shufflenetv2_coco_256x192", 1)
     assert timing["device"] == "cpu" and timing["threads"] >= 1 and timing["round"] == 1
     assert timing["process"] == "forked from a warm process"
+    # the steps before a round fork from the same warm process, each sparing the imports
+    complexity = json.loads((workflow.root / "results" / "complexity" / "shufflenetv2_coco_256x192.json").read_text())
+    assert complexity["process"] == "forked from a warm process"
     assert timing["host"] == socket.gethostname() and timing["started_at"] < timing["ended_at"]
     # one round's policy: the number of rounds is not in it
     assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 1, "budget_s": 0.5, "long_iteration_s": 0.5}

@@ -1,6 +1,6 @@
-"""The warm process: a round runs in a child forked from a server that imported the libraries
-once, with the caller's output, folder, environment and exit status; a caller killed mid-round
-takes its child with it."""
+"""The warm process: a round (or any step that imports the backend) runs in a child forked from a
+server that imported the libraries once, with the caller's output, folder, environment and exit
+status; two callers' children run side by side; a caller killed mid-round takes its child with it."""
 import os
 import signal
 import subprocess
@@ -16,6 +16,12 @@ from posebench import warm
 print("child", os.getpid(), os.getppid(), warm.in_child(), os.getcwd(), os.environ.get("PROBE_VALUE"), sys.argv[1:])
 if sys.argv[1] == "sleep":
     time.sleep(600)
+if sys.argv[1] == "meet":  # mark this child as running, then wait for the other one's mark
+    open(sys.argv[2], "w").close()
+    deadline = time.time() + 60
+    while not os.path.exists(sys.argv[3]) and time.time() < deadline:
+        time.sleep(0.1)
+    sys.exit(0 if os.path.exists(sys.argv[3]) else 5)
 sys.exit(int(sys.argv[1]))
 """
 CALLER = """import sys
@@ -52,6 +58,19 @@ def test_a_round_runs_in_a_forked_child_with_the_callers_output_folder_environme
     assert call(tmp_path, "0", env={"SLURM_JOB_ID": "7"}) == (99, "")
 
 
+def test_two_callers_children_run_side_by_side(tmp_path):
+    """Snakemake runs two counting jobs at once: neither waits for the other's child to end."""
+    script = tmp_path / "round.py"
+    script.write_text(ROUND)
+    callers = [subprocess.Popen([PYTHON, "-c", CALLER, str(script), "meet", mine, theirs], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for mine, theirs in (("a", "b"), ("b", "a"))]
+    outputs = [caller.communicate(timeout=300)[0] for caller in callers]
+    assert [caller.returncode for caller in callers] == [0, 0], outputs
+    assert outputs[0].split()[2] == outputs[1].split()[2]  # one server, two children
+    assert outputs[0].split()[1] != outputs[1].split()[1]
+
+
 def test_a_caller_killed_mid_round_takes_its_child_with_it(tmp_path):
     script = tmp_path / "round.py"
     script.write_text(ROUND)
@@ -68,6 +87,26 @@ def test_a_caller_killed_mid_round_takes_its_child_with_it(tmp_path):
     caller.wait()
     child.wait(timeout=30)  # killed by the server once the caller's socket closed
     assert not child.is_running()
+
+
+def test_an_idle_server_serves_its_last_caller_and_ends_by_itself(tmp_path):
+    script = tmp_path / "round.py"
+    script.write_text(ROUND)
+    path = tmp_path / "server.sock"
+    server = subprocess.Popen([PYTHON, "-c", "import sys; sys.path.insert(0, %r); from posebench import warm; "
+                               "warm.IDLE_S = 2; warm.serve('mmpose1', %r)" % (str(SCRIPTS), str(path))],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not path.exists():
+        assert time.time() < deadline and server.poll() is None
+        time.sleep(0.1)
+    caller = ("import sys; from pathlib import Path; sys.path.insert(0, %r); from posebench import warm; "
+              "warm.socket_path = lambda backend: Path(%r); sys.exit(warm.run_in_server('mmpose1', sys.argv[1], sys.argv[2:]))"
+              % (str(SCRIPTS), str(path)))
+    done = subprocess.run([PYTHON, "-c", caller, str(script), "4"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 4 and done.stdout.split()[2] == str(server.pid), done.stdout + done.stderr
+    assert server.wait(timeout=60) == 0 and not path.exists()
 
 
 def test_the_server_key_follows_the_backend_and_the_environment_the_libraries_read(monkeypatch):

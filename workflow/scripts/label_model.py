@@ -1,8 +1,10 @@
 """Label one models.yaml entry: its display name, algorithm and reported mAP -> JSON."""
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from posebench import warm
 from posebench.labels import label_model
 from posebench.records import write_json
 from posebench.seed import read_seed_csv
@@ -15,6 +17,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     entry = json.loads(args.entry)
+    warm.hand_over(entry["backend"], __file__, sys.argv[1:])
     write_json(args.output, label_model(entry, read_seed_csv(args.seed_table).get(entry["id"])))
 
 

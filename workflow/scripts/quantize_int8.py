@@ -1,8 +1,10 @@
 """Quantize one model's ONNX export to INT8 for OpenVINO (NNCF, calibrated on random inputs) ->
 a folder with model.xml, model.bin and quantization.json. For speed only: no accuracy is measured."""
 import argparse
+import sys
 from pathlib import Path
 
+from posebench import warm
 from posebench.quantize import quantize_model
 from posebench.records import read_json
 
@@ -13,7 +15,9 @@ def main() -> None:
     parser.add_argument("export", type=Path, help="results/onnx/{id}")
     parser.add_argument("output", type=Path, help="results/openvino_int8/{id}")
     args = parser.parse_args()
-    record = quantize_model(read_json(args.resolved), args.export, args.output)
+    resolved = read_json(args.resolved)
+    warm.hand_over(resolved["backend"], __file__, sys.argv[1:])
+    record = quantize_model(resolved, args.export, args.output)
     print("%s: %s" % (record["status"], record.get("message", args.output)))
 
 

@@ -4,6 +4,7 @@ import json
 import sys
 from pathlib import Path
 
+from posebench import warm
 from posebench.records import write_json
 from posebench.resolve import ResolveError, resolve_model
 
@@ -14,6 +15,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     entry = json.loads(args.entry)
+    warm.hand_over(entry["backend"], __file__, sys.argv[1:])
     try:
         resolved = resolve_model(entry, Path.cwd())
     except ResolveError as error:

@@ -1,17 +1,21 @@
 """A warm process per backend: it imports torch and the backend's libraries once, then forks a
-fresh child for each round. A round then pays neither the interpreter's start-up nor the imports,
-and stays a process of its own: its model, allocator, thread pool and oneDNN primitives are made
-from nothing in the child, as in a process started for it (the server runs no torch operation,
-so no thread pool exists before the fork).
+fresh child for each job that needs them: a timing or scene round, and the steps before (resolve,
+label, complexity, ONNX export, INT8 quantisation), each of which would otherwise spend most of its
+seconds importing. A round then pays neither the interpreter's start-up nor the imports, and stays
+a process of its own: its model, allocator, thread pool and oneDNN primitives are made from nothing
+in the child, as in a process started for it (the server runs no torch operation, so no thread
+pool exists before the fork).
 
-The timing rule's command (time_model.py) connects to the server over a Unix socket and passes
-its stdout and stderr (the job's log), its arguments, working folder and environment; the child
-runs the round with them, and the command exits with the child's status. A command killed while
-its round runs (Snakemake cancelling, the OOM killer) closes the socket, and the server kills the
-child. Where no server listens yet the command starts one; a server ends after IDLE_S seconds
-without a round. One server serves one interpreter, one copy of the code and one environment (a
-change to any of them starts another). Off with POSEBENCH_WARM=0, and where this cannot work (no
-fork or Unix sockets): then the command runs the round itself, as before."""
+A step's command (time_model.py, count_complexity.py...) connects to the server over a Unix socket
+and passes its stdout and stderr (the job's log), its arguments, working folder and environment;
+the child runs the step with them, and the command exits with the child's status. A command killed
+while its child runs (Snakemake cancelling, the OOM killer) closes the socket, and the server kills
+the child. The server runs several children at a time, as Snakemake runs several jobs (a round
+takes every core, so none runs beside it). Where no server listens yet the command starts one; a
+server ends after IDLE_S seconds with no child and no request. One server serves one interpreter,
+one copy of the code and one environment (a change to any of them starts another). Off with
+POSEBENCH_WARM=0, and where this cannot work (no fork or Unix sockets): then the command runs the
+step itself, as before."""
 from __future__ import annotations
 
 import array
@@ -33,6 +37,7 @@ from typing import Dict, List, Optional
 
 IDLE_S = 120
 START_TIMEOUT_S = 300
+REQUEST_TIMEOUT_S = 30
 # read when the libraries load, so a server's children run with the server's values of these
 IMPORT_TIME_ENV = ("OMP_", "MKL_", "KMP_", "OPENBLAS_", "GOMP_", "CUDA_", "LD_", "PYTHON", "TORCH", "DNNL_", "ONEDNN_")
 EXIT = struct.Struct("!i")
@@ -96,8 +101,8 @@ def run_in_server(backend: str, script: str, argv: List[str]) -> Optional[int]:
 
 
 def hand_over(backend: str, script: str, argv: List[str]) -> None:
-    """In a round's command: run the round in a child of the backend's warm server and exit with
-    its status. Returns where the round runs in this process: in that child, or with no server."""
+    """In a step's command: run the step in a child of the backend's warm server and exit with
+    its status. Returns where the step runs in this process: in that child, or with no server."""
     if in_child():
         return
     status = run_in_server(backend, script, argv)
@@ -105,9 +110,9 @@ def hand_over(backend: str, script: str, argv: List[str]) -> None:
         sys.exit(status)
 
 
-def how_started() -> str:
-    """The round record's `process`: how the process that ran it came to be."""
-    return "forked from a warm process" if in_child() else "started for the round"
+def how_started(job: str = "round") -> str:
+    """A record's `process`: how the process that made it came to be."""
+    return "forked from a warm process" if in_child() else "started for the %s" % job
 
 
 def _connect(path: Path) -> Optional[socket.socket]:
@@ -145,66 +150,110 @@ def _start_server(backend: str, path: Path) -> Optional[socket.socket]:
 
 
 def serve(backend: str, path: str) -> None:
-    """Import what every round imports, then fork a child per request until IDLE_S seconds pass
-    without one. Runs no torch operation before a fork."""
+    """Import what every step imports, then fork a child per request, several at a time (two
+    counting jobs side by side), until IDLE_S seconds pass with no child running and no request.
+    Runs no torch operation before a fork."""
     from .backends import get_backend
     from . import timing  # noqa: F401  (the round's own code, imported once)
 
     get_backend(backend).import_libraries()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
-    listener.listen(8)
-    listener.settimeout(IDLE_S)
+    listener.listen(16)
     print("warm process for %s: pid %d, listening on %s" % (backend, os.getpid(), path), flush=True)
+    children = []  # type: List[_Child]
     try:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except socket.timeout:
-                break
-            connection.settimeout(None)
-            with connection:
-                _serve_one(connection, listener)
+        while _serve_while_asked(listener, children):
+            pass
+        # idle: no new caller finds this server, and those already queued are still served
+        os.unlink(path)
+        listener.setblocking(False)
+        while _accept(listener, children):
+            pass
+        while children:
+            _serve_while_asked(None, children)
     finally:
         if os.path.exists(path):
             os.unlink(path)
 
 
-def _serve_one(connection: socket.socket, listener: socket.socket) -> None:
-    request, fds = _receive_request(connection)
+class _Child:
+    """A child running one request: its caller's connection and the pipe that closes when it exits."""
+
+    def __init__(self, pid: int, connection: socket.socket, done: int):
+        self.pid, self.connection, self.done, self.killed = pid, connection, done, False
+
+
+def _serve_while_asked(listener: Optional[socket.socket], children: List[_Child]) -> bool:
+    """Wait for a request, a child's exit or a caller gone; False once IDLE_S pass with neither."""
+    waiting_on = ([listener] if listener else []) + [child.done for child in children]
+    waiting_on += [child.connection for child in children if not child.killed]
+    readable, _, _ = select.select(waiting_on, [], [], None if children else IDLE_S)
+    if not readable:
+        return False
+    for child in list(children):
+        if child.connection in readable and not child.killed and _caller_gone(child.connection):
+            os.kill(child.pid, signal.SIGKILL)
+            child.killed = True
+        if child.done in readable:
+            children.remove(child)
+            _report_exit(child)
+    if listener in readable:
+        _accept(listener, children)
+    return True
+
+
+def _caller_gone(connection: socket.socket) -> bool:
+    """A caller sends nothing after its request: a readable connection is one it closed (its
+    command killed) or one that broke."""
+    try:
+        return not connection.recv(1)
+    except OSError:
+        return True
+
+
+def _accept(listener: socket.socket, children: List[_Child]) -> bool:
+    """Fork a child for the next caller waiting on the listener; False where none waits."""
+    try:
+        connection, _ = listener.accept()
+    except (BlockingIOError, socket.timeout):
+        return False
+    connection.settimeout(REQUEST_TIMEOUT_S)  # a caller sends its request as it connects
+    try:
+        request, fds = _receive_request(connection)
+    except OSError:
+        request = None
     if request is None:
-        return
+        connection.close()
+        return True
+    connection.settimeout(None)
     done_read, done_write = os.pipe()  # closes in the server when the child exits
-    child = os.fork()
-    if child == 0:
+    pid = os.fork()
+    if pid == 0:
         os.close(done_read)
         listener.close()
         connection.close()
+        for sibling in children:  # the other callers' sockets and pipes are not this child's
+            sibling.connection.close()
+            os.close(sibling.done)
         _run_child(request, fds)  # never returns
     os.close(done_write)
     for fd in fds:
         os.close(fd)
-    status = _await_child(child, connection, done_read)
-    os.close(done_read)
-    try:
-        connection.sendall(EXIT.pack(status))
-    except OSError:
-        pass  # the command is gone
+    children.append(_Child(pid, connection, done_read))
+    return True
 
 
-def _await_child(child: int, connection: socket.socket, done: int) -> int:
-    """Wait for the child's exit; kill it if the command that asked for it goes away."""
-    while True:
-        readable, _, _ = select.select([connection, done], [], [])
-        if connection in readable and not connection.recv(1):
-            os.kill(child, signal.SIGKILL)
-            break
-        if done in readable:
-            break
-    _, status = os.waitpid(child, 0)
-    if os.WIFSIGNALED(status):
-        return 128 + os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
+def _report_exit(child: _Child) -> None:
+    """Reap the child and send its caller the exit status (128 + the signal for a killed one)."""
+    os.close(child.done)
+    _, status = os.waitpid(child.pid, 0)
+    code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    with child.connection:
+        try:
+            child.connection.sendall(EXIT.pack(code))
+        except OSError:
+            pass  # the command is gone
 
 
 def _run_child(request: Dict[str, object], fds: List[int]) -> None:
