@@ -180,7 +180,9 @@ def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:
     input_chw = (3, height, width)
     try:
         with model_stage("build"):
-            model = backend.build_model(resolved["model_cfg"])
+            # seeded: a head whose work follows what it detects (CID's instances) counts the same
+            # in every process
+            model = backend.build_seeded(resolved["model_cfg"])
             backend.use_counting_forward(model)
         with model_stage("count"):
             executed = executed_leaf_modules(model, input_chw)

@@ -48,7 +48,8 @@ class Backend:
 
     def build_seeded(self, model_cfg: Dict[str, Any]):
         """The model with the same random weights in every job: the exported network and the
-        one timed beside it must be the same function."""
+        one timed beside it must be the same function, and a head whose work follows what it
+        detects must count the same FLOPs in every process."""
         import random
 
         import numpy
