@@ -50,8 +50,21 @@ def test_the_markdown_gives_each_ratio_with_both_means_and_a_geometric_mean_per_
     assert "| B | 256x192 | 34 / 34 | 5.46 / 5.46 | 1.10× (4.40 / 4.00) | – |" in text
     expected = geometric_mean([3.0, 1.1, 0.5])
     assert expected == pytest.approx((3.0 * 1.1 * 0.5) ** (1 / 3))
-    assert "- CPU FPS bs=1: %.2f× geometric mean over 3 models (0.50× to 3.00×)" % expected in text
+    assert "- CPU FPS bs=1: %.2f× geometric mean over 3 models (0.50× to 3.00×); ours faster in 2, theirs in 1 " \
+        "(sign test p = 1)" % expected in text
     assert "- only in ours: d" in text and "- only in theirs: 1 models" in text
+
+
+def test_a_run_faster_as_a_whole_is_told_by_the_sign_test_though_each_model_is_within_the_threshold():
+    models = ["m%d" % index for index in range(9)]
+    ours = {model: our_row(model, 4.16, 1.0) for model in models}
+    theirs = {model: our_row(model, 4.0, 1.0) for model in models}
+    text = render_comparison(ours, theirs, "the other run", COLUMNS)
+    # 4% faster in all 9: 2 / 2**9 two-sided; at batch 10 every ratio is 1, a tie counted in neither
+    assert "- CPU FPS bs=1: 1.04× geometric mean over 9 models (1.04× to 1.04×); ours faster in 9, theirs in 0 " \
+        "(sign test p = 0.0039)" in text
+    assert "- CPU FPS bs=10: 1.00× geometric mean over 9 models (1.00× to 1.00×); ours faster in 0, theirs in 0 " \
+        "(sign test p = 1)" in text
 
 
 def run_compare(*args):
@@ -118,7 +131,8 @@ def test_with_both_runs_rounds_each_cell_says_faster_slower_or_within_noise(tmp_
     assert "| A | 256x192 | 34 / 34 | 5.46 / 5.46 | – | – | 2.00× (12.00 / 6.00) faster | 1.00× (1.00 / 1.00) within noise |" in run.stdout
     # ours is 17% slower on average, but its rounds read 4, 1 and 2 FPS: noise
     assert "| 0.83× (2.00 / 2.40) within noise |" in run.stdout
-    assert "- CPU FPS bs=1: 1.29× geometric mean over 2 models (0.83× to 2.00×); 1 faster, 0 slower, 1 within noise" in run.stdout
+    assert "- CPU FPS bs=1: 1.29× geometric mean over 2 models (0.83× to 2.00×); 1 faster, 0 slower, 1 within noise; " \
+        "ours faster in 1, theirs in 1 (sign test p = 1)" in run.stdout
     swapped = run_compare(theirs_dir / "table.csv", ours_dir, "--batch-sizes", "1")
     assert "0.50× (6.00 / 12.00) slower" in swapped.stdout
 

@@ -8,7 +8,7 @@ import math
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .statistics import NOT_COMPARED, geometric_mean, verdict
+from .statistics import NOT_COMPARED, geometric_mean, sign_test, verdict
 from .table import TABLE_DEVICES, seed_number
 
 FLOPS_TOLERANCE = 0.02
@@ -153,7 +153,8 @@ def column_summary(rows: List[Dict[str, object]], column: str) -> str:
     if verdicts:
         text += "; " + ", ".join("%d %s" % (verdicts.count(word), word)
                                  for word in ("faster", "slower", "within noise"))
-    return text
+    signs = sign_test(ratios)
+    return text + "; ours faster in %d, theirs in %d (sign test p = %.2g)" % (signs["higher"], signs["lower"], signs["p_value"])
 
 
 def pair_text(pair: Tuple[Optional[str], Optional[str]]) -> str:

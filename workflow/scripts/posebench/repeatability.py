@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .measurements import CELL_KEYS, MEASURED
-from .statistics import geometric_mean, scipy_stats
+from .statistics import geometric_mean, sign_test
 
 OFF = 0.10
 
@@ -81,11 +81,11 @@ def machine_shift(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, objec
     itself leaves)."""
     ratios = pairs[column].to_numpy(dtype=float)
     common = geometric_mean(ratios)
-    a_faster, b_faster = int((ratios > 1).sum()), int((ratios < 1).sum())
+    signs = sign_test(ratios)
     residual = np.abs(ratios / common - 1)
     return {
-        "geometric_mean_ratio": common, "a_faster": a_faster, "b_faster": b_faster,
-        "sign_test_p": float(scipy_stats().binomtest(a_faster, a_faster + b_faster).pvalue) if a_faster + b_faster else 1.0,
+        "geometric_mean_ratio": common, "a_faster": signs["higher"], "b_faster": signs["lower"],
+        "sign_test_p": signs["p_value"],
         "median_abs_deviation_without_shift": float(np.median(residual)),
         "p90_abs_deviation_without_shift": float(np.percentile(residual, 90)),
     }

@@ -133,3 +133,13 @@ def verdict(
 def geometric_mean(values: Sequence[float]) -> Optional[float]:
     values = [value for value in values if value]
     return float(scipy_stats().gmean(values)) if values else None
+
+
+def sign_test(ratios: Sequence[float]) -> Dict[str, object]:
+    """How many ratios (first over second) stand above 1 and how many below, and a two-sided sign
+    test of those counts: a p-value near 0 says the first is faster or slower as a whole (the
+    machine moved), whatever each cell's own noise."""
+    ratios = np.asarray([value for value in ratios if value], dtype=float)
+    higher, lower = int((ratios > 1).sum()), int((ratios < 1).sum())
+    p_value = float(scipy_stats().binomtest(higher, higher + lower).pvalue) if higher + lower else 1.0
+    return {"higher": higher, "lower": lower, "p_value": p_value}
