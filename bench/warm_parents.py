@@ -1,10 +1,10 @@
-"""Does the warm process a round is forked from leave its mark on the round's FPS? A run's rounds
-all come from one server per backend, so an effect of the parent (its memory layout, say) would
-be shared by every round of a run and hidden from its interval, and would show only as a
-difference between runs. This times rounds of the same cells from several servers and from
-fresh processes, interleaved (server 1, 2, ..., a fresh process, then again), so that the
-machine's drift falls on every parent alike, and compares the spread of the parents' mean FPS
-with the spread of rounds from one parent (one-way analysis of variance on log FPS).
+"""Does the warm process a round is forked from leave its mark on the round's FPS? Rounds from one
+parent would share such a mark, hidden from their interval, which is why each round number now
+has a server of its own (posebench/warm.py). This times rounds of the same cells from several
+servers and from fresh processes, interleaved (server 1, 2, ..., a fresh process, then again from
+server 2), so that the machine's drift and a round's place in the pass fall on every parent
+alike, and compares the spread of the parents' mean FPS with the spread of rounds from one parent
+(one-way analysis of variance on log FPS, and the same after each pass's mean is taken out).
 
 Run with the driver's interpreter, from the repository root:
     .venvs/driver/bin/python bench/warm_parents.py --models deeppose_res50_coco_256x192 \\
@@ -69,9 +69,10 @@ def time_round(work: Path, model: str, parent: str, number: int, batch_sizes) ->
         env[PARENT_VARIABLE] = parent
     output = work / "parents" / model / ("%s-%d.json" % (parent.replace(" ", "-"), number))
     python = work / ".venvs" / resolved["backend"] / "bin" / "python"
-    # round numbers from 2: round 1 also measures the device's peak
+    # every round as round 2: round 1 also measures the device's peak, and each round number has
+    # its own server, where here the parent is the variable's alone
     subprocess.run([str(python), "workflow/scripts/time_model.py", str(resolved_path(model)), str(output),
-                    "--device", "cpu", "--round", str(number + 2), "--batch-sizes"] + [str(size) for size in batch_sizes]
+                    "--device", "cpu", "--round", "2", "--batch-sizes"] + [str(size) for size in batch_sizes]
                    + ["--policy", round_policy()], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
     record = read_json(output)
     return {size: batch["fps_mean"] for size, batch in record["batches"].items() if batch["status"] == "measured"}
@@ -89,12 +90,15 @@ def analyse(rounds: pd.DataFrame) -> pd.DataFrame:
         servers = cell[cell["parent"] != FRESH]
         groups = [np.log(group["fps"].to_numpy()) for _, group in servers.groupby("parent")]
         test = stats.f_oneway(*groups)
+        # the same with each pass's mean taken out: the machine's moves between passes
+        within_pass = np.log(servers["fps"]) - np.log(servers["fps"]).groupby(servers["round"]).transform("mean")
+        passes_out = stats.f_oneway(*[values.to_numpy() for _, values in within_pass.groupby(servers["parent"])])
         row = {"model": model, "batch_size": size}
         row.update({parent: float(np.exp(np.log(group["fps"]).mean())) for parent, group in cell.groupby("parent")})
         row.update({"rounds per parent": len(groups[0]),
                     "within one server": float(np.sqrt(np.mean([group.var(ddof=1) for group in groups]))),
                     "between servers' means": float(np.std([group.mean() for group in groups], ddof=1)),
-                    "F": float(test.statistic), "p": float(test.pvalue)})
+                    "F": float(test.statistic), "p": float(test.pvalue), "p, pass means out": float(passes_out.pvalue)})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -108,7 +112,11 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work" / "parents")
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--summarize-only", action="store_true", help="time nothing: analyse the work folder's rounds.csv")
     args = parser.parse_args()
+    args.work = args.work.resolve()  # the rounds run inside it
+    if args.summarize_only:
+        return write_report(pd.read_csv(args.work / "rounds.csv"), args)
     if args.work.exists():
         subprocess.run(["rm", "-rf", str(args.work)], check=True)
     copy_workflow(REPO, args.work)
@@ -117,13 +125,20 @@ def main() -> None:
     check_one_server_each(parents)
     rounds = []
     for number in range(args.rounds):
+        # each pass starts from the next server, so that no server always runs first (after
+        # another model's rounds) or last: a parent's mean is not its place in the pass
+        order = parents[number % len(parents):] + parents[:number % len(parents)]
         for model in args.models:
-            for parent in parents + ([FRESH] if number < args.fresh else []):
+            for parent in order + ([FRESH] if number < args.fresh else []):
                 for size, fps in time_round(args.work, model, parent, number, args.batch_sizes).items():
                     rounds.append({"model": model, "batch_size": int(size), "parent": parent, "round": number, "fps": fps})
                 print(model, parent, number, flush=True)
     rounds = pd.DataFrame(rounds)
     rounds.to_csv(args.work / "rounds.csv", index=False)
+    write_report(rounds, args)
+
+
+def write_report(rounds: pd.DataFrame, args) -> None:
     text = ("## Rounds by parent: %d servers x %d rounds, %d in fresh processes, interleaved\n\n"
             "Mean FPS per parent (geometric); scatter as the standard deviation of log FPS.\n\n%s\n"
             % (args.servers, args.rounds, args.fresh, analyse(rounds).round(3).to_markdown(index=False)))

@@ -152,6 +152,11 @@ def check_timing_record(workflow):
     starts = {number: [timing_round(workflow, model_id, number)["started_at"] for model_id in SELECTED]
               for number in (1, 2)}
     assert max(starts[1]) < min(starts[2]), starts
+    # one warm process per round number: the cells' round 1 share a parent, their round 2 another
+    parents = {number: {timing_round(workflow, model_id, number)["warm_server_pid"]
+                        for model_id in ("shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192")}
+               for number in (1, 2)}
+    assert len(parents[1]) == len(parents[2]) == 1 and parents[1] != parents[2] and None not in parents[1], parents
 
     bottom_up = timing_round(workflow, "ae_mobilenetv2_coco_512x512", 2)
     assert bottom_up["batches"]["10"] == {

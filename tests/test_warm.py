@@ -101,7 +101,7 @@ def test_an_idle_server_serves_its_last_caller_and_ends_by_itself(tmp_path):
         assert time.time() < deadline and server.poll() is None
         time.sleep(0.1)
     caller = ("import sys; from pathlib import Path; sys.path.insert(0, %r); from posebench import warm; "
-              "warm.socket_path = lambda backend: Path(%r); sys.exit(warm.run_in_server('mmpose1', sys.argv[1], sys.argv[2:]))"
+              "warm.socket_path = lambda backend, server='': Path(%r); sys.exit(warm.run_in_server('mmpose1', sys.argv[1], sys.argv[2:]))"
               % (str(SCRIPTS), str(path)))
     done = subprocess.run([PYTHON, "-c", caller, str(script), "4"], cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
@@ -115,5 +115,8 @@ def test_the_server_key_follows_the_backend_and_the_environment_the_libraries_re
 
     before = warm.server_key("mmpose1")
     assert warm.server_key("mmpose0") != before
+    # each round number has a server of its own, apart from the steps' one
+    rounds = {warm.server_key("mmpose1", warm.round_server(number)) for number in (1, 2, 3)}
+    assert len(rounds) == 3 and before not in rounds
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     assert warm.server_key("mmpose1") != before

@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="default: a SLURM job's CPUs per task, else the physical cores")
     args = parser.parse_args()
     resolved = read_json(args.resolved)
-    warm.hand_over(resolved["backend"], __file__, sys.argv[1:])
+    warm.hand_over(resolved["backend"], __file__, sys.argv[1:], warm.round_server(args.round))
     threads = args.threads or default_threads()
     progress = functools.partial(print, flush=True)
     timing = time_model(
@@ -44,6 +44,7 @@ def main() -> None:
         args.runtime, args.export_dir, args.round, Phases(ENTERED),
     )
     timing["process"] = warm.how_started()
+    timing["warm_server_pid"] = warm.server_pid()
     write_json(args.output, timing)
 
 

@@ -38,12 +38,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     resolved = read_json(args.resolved)
-    warm.hand_over(resolved["backend"], __file__, sys.argv[1:])
+    warm.hand_over(resolved["backend"], __file__, sys.argv[1:], warm.round_server(args.round))
     record = time_scene(
         args.scene, resolved, args.detector, args.device, args.people, args.frame_size, args.policy,
         args.threads or default_threads(), functools.partial(print, flush=True), args.round,
     )
     record["process"] = warm.how_started()
+    record["warm_server_pid"] = warm.server_pid()
     write_json(args.output, record)
 
 

@@ -1,7 +1,10 @@
 """A warm process per backend: it imports torch and the backend's libraries once, then forks a
 fresh child for each job that needs them: a timing or scene round, and the steps before (resolve,
 label, complexity, ONNX export, INT8 quantisation), each of which would otherwise spend most of its
-seconds importing. A round then pays neither the interpreter's start-up nor the imports, and stays
+seconds importing. Each round number has a server of its own (round 1 of every cell forks from one,
+round 2 from another...): a parent can leave its mark on its children's speed (ResNet-50 at batch
+10 read up to 9% apart from one server to another, bench/warm_parents.py), and a cell's rounds
+from one parent would share that mark, hidden from their interval. A round then pays neither the interpreter's start-up nor the imports, and stays
 a process of its own: its model, allocator, thread pool and oneDNN primitives are made from nothing
 in the child, as in a process started for it (the server runs no torch operation, so no thread
 pool exists before the fork).
@@ -58,11 +61,12 @@ def enabled() -> bool:
             and hasattr(os, "fork") and hasattr(socket, "AF_UNIX"))
 
 
-def server_key(backend: str) -> str:
+def server_key(backend: str, server: str = "") -> str:
     """What a server was made with: the interpreter, posebench's code, the backend and the
-    environment variables the libraries read when they load."""
+    environment variables the libraries read when they load; and which of the backend's servers
+    it is (a round number's, or "" for the steps before the rounds)."""
     digest = hashlib.sha256()
-    for part in [sys.executable, backend] + sorted(
+    for part in [sys.executable, backend, server] + sorted(
         "%s=%s" % item for item in os.environ.items() if item[0].startswith(IMPORT_TIME_ENV)
     ):
         digest.update(part.encode() + b"\0")
@@ -71,19 +75,24 @@ def server_key(backend: str) -> str:
     return digest.hexdigest()[:20]
 
 
-def socket_path(backend: str) -> Path:
+def socket_path(backend: str, server: str = "") -> Path:
     folder = Path(tempfile.gettempdir()) / ("posebench-%d" % os.getuid())
     folder.mkdir(mode=0o700, exist_ok=True)
-    return folder / ("%s.sock" % server_key(backend))
+    return folder / ("%s.sock" % server_key(backend, server))
 
 
-def run_in_server(backend: str, script: str, argv: List[str]) -> Optional[int]:
-    """Run `script argv` as a forked child of the backend's warm server, with this process's
-    stdout, stderr, folder and environment; its exit status, or None where no server could be
-    had (the caller then runs it itself)."""
+def round_server(number: int) -> str:
+    """The server a round forks from: one per round number."""
+    return "round %d" % number
+
+
+def run_in_server(backend: str, script: str, argv: List[str], server: str = "") -> Optional[int]:
+    """Run `script argv` as a forked child of the backend's warm server (`server`: which one),
+    with this process's stdout, stderr, folder and environment; its exit status, or None where
+    no server could be had (the caller then runs it itself)."""
     if not enabled():
         return None
-    path = socket_path(backend)
+    path = socket_path(backend, server)
     connection = _connect(path) or _start_server(backend, path)
     if connection is None:
         return None
@@ -100,12 +109,13 @@ def run_in_server(backend: str, script: str, argv: List[str]) -> Optional[int]:
     return EXIT.unpack(reply)[0]
 
 
-def hand_over(backend: str, script: str, argv: List[str]) -> None:
-    """In a step's command: run the step in a child of the backend's warm server and exit with
-    its status. Returns where the step runs in this process: in that child, or with no server."""
+def hand_over(backend: str, script: str, argv: List[str], server: str = "") -> None:
+    """In a step's command: run the step in a child of the backend's warm server (`server`:
+    which one) and exit with its status. Returns where the step runs in this process: in that
+    child, or with no server."""
     if in_child():
         return
-    status = run_in_server(backend, script, argv)
+    status = run_in_server(backend, script, argv, server)
     if status is not None:
         sys.exit(status)
 
@@ -113,6 +123,11 @@ def hand_over(backend: str, script: str, argv: List[str]) -> None:
 def how_started(job: str = "round") -> str:
     """A record's `process`: how the process that made it came to be."""
     return "forked from a warm process" if in_child() else "started for the %s" % job
+
+
+def server_pid() -> Optional[int]:
+    """The warm process this one was forked from (None in a process started for its job)."""
+    return os.getppid() if in_child() else None
 
 
 def _connect(path: Path) -> Optional[socket.socket]:
