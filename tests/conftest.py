@@ -19,6 +19,9 @@ from posebench.workspace import copy_workflow  # noqa: E402
 # take the cores from the other worker's jobs: two 2-thread rounds on 2 cores read 0.9 FPS each,
 # against 4.1 alone and 2.7 each with passive waits. The tests check what is recorded, never a speed.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# One warm server for all rounds of a test's run, not one per round number (4-9 s each): the
+# tests check what is recorded. The table test runs without it and checks the servers apart.
+os.environ.setdefault("POSEBENCH_WARM_SHARED_ROUNDS", "1")
 
 
 class Workflow:
@@ -35,8 +38,8 @@ class Workflow:
     def command(self, args) -> list:
         return [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]
 
-    def snakemake(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(args), cwd=self.root, capture_output=True, text=True, timeout=timeout)
+    def snakemake(self, *args: str, timeout: float = 900, env: Optional[dict] = None) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command(args), cwd=self.root, capture_output=True, text=True, timeout=timeout, env=env)
 
     def start_snakemake(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(self.command(args), cwd=self.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

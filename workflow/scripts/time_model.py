@@ -45,6 +45,7 @@ def main() -> None:
     )
     timing["process"] = warm.how_started()
     timing["warm_server_pid"] = warm.server_pid()
+    timing["warm_server"] = warm.server_name()
     write_json(args.output, timing)
 
 

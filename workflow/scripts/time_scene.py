@@ -45,6 +45,7 @@ def main() -> None:
     )
     record["process"] = warm.how_started()
     record["warm_server_pid"] = warm.server_pid()
+    record["warm_server"] = warm.server_name()
     write_json(args.output, record)
 
 

@@ -46,6 +46,7 @@ IMPORT_TIME_ENV = ("OMP_", "MKL_", "KMP_", "OPENBLAS_", "GOMP_", "CUDA_", "LD_",
 EXIT = struct.Struct("!i")
 PACKAGE = Path(__file__).resolve().parent
 _IN_CHILD = []  # non-empty in a child forked for a round
+_SERVER_NAME = [""]  # in a server and its children: which of the backend's servers it is
 
 
 def in_child() -> bool:
@@ -82,8 +83,10 @@ def socket_path(backend: str, server: str = "") -> Path:
 
 
 def round_server(number: int) -> str:
-    """The server a round forks from: one per round number."""
-    return "round %d" % number
+    """The server a round forks from: one per round number; with POSEBENCH_WARM_SHARED_ROUNDS=1,
+    the steps' server for every round (the test suite's tiny runs, which check what is recorded,
+    not how fast, and would otherwise start a server per round number in each run)."""
+    return "" if os.environ.get("POSEBENCH_WARM_SHARED_ROUNDS") == "1" else "round %d" % number
 
 
 def run_in_server(backend: str, script: str, argv: List[str], server: str = "") -> Optional[int]:
@@ -93,7 +96,7 @@ def run_in_server(backend: str, script: str, argv: List[str], server: str = "") 
     if not enabled():
         return None
     path = socket_path(backend, server)
-    connection = _connect(path) or _start_server(backend, path)
+    connection = _connect(path) or _start_server(backend, path, server)
     if connection is None:
         return None
     request = json.dumps({"script": script, "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
@@ -130,6 +133,12 @@ def server_pid() -> Optional[int]:
     return os.getppid() if in_child() else None
 
 
+def server_name() -> Optional[str]:
+    """Which of its backend's servers this process was forked from: "round N", or "steps" for
+    the one the steps before the rounds share (None in a process started for its job)."""
+    return (_SERVER_NAME[0] or "steps") if in_child() else None
+
+
 def _connect(path: Path) -> Optional[socket.socket]:
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -140,7 +149,7 @@ def _connect(path: Path) -> Optional[socket.socket]:
     return connection
 
 
-def _start_server(backend: str, path: Path) -> Optional[socket.socket]:
+def _start_server(backend: str, path: Path, server: str = "") -> Optional[socket.socket]:
     """Start the backend's server (one at a time: a lock beside the socket) and connect once it
     listens; None if it did not come up."""
     with open(str(path) + ".lock", "w") as lock:
@@ -150,8 +159,8 @@ def _start_server(backend: str, path: Path) -> Optional[socket.socket]:
             return connection
         if path.exists():
             path.unlink()  # a server that died without cleaning up
-        code = "import sys; sys.path.insert(0, %r); from posebench.warm import serve; serve(%r, %r)" % (
-            str(PACKAGE.parent), backend, str(path))
+        code = "import sys; sys.path.insert(0, %r); from posebench.warm import serve; serve(%r, %r, %r)" % (
+            str(PACKAGE.parent), backend, str(path), server)
         with open(str(path) + ".log", "a") as log:
             server = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                       start_new_session=True, close_fds=True)
@@ -164,10 +173,11 @@ def _start_server(backend: str, path: Path) -> Optional[socket.socket]:
         return None
 
 
-def serve(backend: str, path: str) -> None:
+def serve(backend: str, path: str, server: str = "") -> None:
     """Import what every step imports, then fork a child per request, several at a time (two
     counting jobs side by side), until IDLE_S seconds pass with no child running and no request.
     Runs no torch operation before a fork."""
+    _SERVER_NAME[0] = server
     from .backends import get_backend
     from . import timing  # noqa: F401  (the round's own code, imported once)
 
