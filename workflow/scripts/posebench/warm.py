@@ -1,13 +1,14 @@
 """A warm process per backend: it imports torch and the backend's libraries once, then forks a
 fresh child for each job that needs them: a timing or scene round, and the steps before (resolve,
 label, complexity, ONNX export, INT8 quantisation), each of which would otherwise spend most of its
-seconds importing. Each round number has a server of its own (round 1 of every cell forks from one,
-round 2 from another...): a parent can leave its mark on its children's speed (ResNet-50 at batch
-10 read up to 9% apart from one server to another, bench/warm_parents.py), and a cell's rounds
-from one parent would share that mark, hidden from their interval. A round then pays neither the interpreter's start-up nor the imports, and stays
-a process of its own: its model, allocator, thread pool and oneDNN primitives are made from nothing
-in the child, as in a process started for it (the server runs no torch operation, so no thread
-pool exists before the fork).
+seconds importing. Each round number has a server of its own (round 1 of every cell forks from
+one, round 2 from another...): a parent can leave its mark on its children's speed (the means of
+8 rounds of ResNet-50 at batch 10 from four servers spanned 10%, more than chance:
+bench/warm_parents.py), and a cell's rounds from one parent would share that mark, hidden from
+their interval. A round then pays neither the interpreter's start-up nor the imports, and stays
+a process of its own: its model, allocator, thread pool and oneDNN primitives are made from
+nothing in the child, as in a process started for it (the server runs no torch operation, so no
+thread pool exists before the fork).
 
 A step's command (time_model.py, count_complexity.py...) connects to the server over a Unix socket
 and passes its stdout and stderr (the job's log), its arguments, working folder and environment;
