@@ -2,8 +2,8 @@
 fresh child for each job that needs them: a timing or scene round, and the steps before (resolve,
 label, complexity, ONNX export, INT8 quantisation), each of which would otherwise spend most of its
 seconds importing. Each round number has a server of its own (round 1 of every cell forks from
-one, round 2 from another...): a parent can leave its mark on its children's speed (the means of
-8 rounds of ResNet-50 at batch 10 from four servers spanned 10%, more than chance:
+one, round 2 from another...): a parent can leave its mark on its children's speed (8 rounds of
+ResNet-50 at batch 10 from each of four servers: 0.63, 0.62, 0.51 and 0.50 FPS, p = 9e-8;
 bench/warm_parents.py), and a cell's rounds from one parent would share that mark, hidden from
 their interval. A round then pays neither the interpreter's start-up nor the imports, and stays
 a process of its own: its model, allocator, thread pool and oneDNN primitives are made from
