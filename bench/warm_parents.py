@@ -11,7 +11,6 @@ Run with the driver's interpreter, from the repository root:
         --servers 4 --rounds 6 --output bench/results/warm-parents.md
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -27,7 +26,8 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from posebench import warm  # noqa: E402
 from posebench.records import read_json, write_text  # noqa: E402
-from posebench.workspace import copy_workflow  # noqa: E402
+from posebench.rounds import round_policy  # noqa: E402
+from repeatability import fresh_copy  # noqa: E402  (bench/repeatability.py: the workflow alone, from nothing)
 
 SNAKEMAKE = REPO / ".venvs" / "driver" / "bin" / "snakemake"
 # a PYTHON... variable is part of a warm server's key (warm.server_key): each value gets a server of its own
@@ -35,11 +35,9 @@ PARENT_VARIABLE = "PYTHONPOSEBENCH_PARENT"
 FRESH = "fresh process"
 
 
-def round_policy() -> str:
-    """The configured policy of one round, as the timing rule passes it (common.smk's timing_policy)."""
-    timing = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["timing"]
-    ignored = ("threads", "min_rounds", "max_rounds", "target", "max_cell_s")
-    return json.dumps({key: value for key, value in timing.items() if key not in ignored}, sort_keys=True)
+def configured_policy() -> str:
+    """The configured policy of one round, as the timing rule passes it."""
+    return round_policy(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["timing"])
 
 
 def check_one_server_each(parents) -> None:
@@ -73,7 +71,7 @@ def time_round(work: Path, model: str, parent: str, number: int, batch_sizes) ->
     # its own server, where here the parent is the variable's alone
     subprocess.run([str(python), "workflow/scripts/time_model.py", str(resolved_path(model)), str(output),
                     "--device", "cpu", "--round", "2", "--batch-sizes"] + [str(size) for size in batch_sizes]
-                   + ["--policy", round_policy()], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
+                   + ["--policy", configured_policy()], cwd=work, env=env, check=True, stdout=subprocess.DEVNULL)
     record = read_json(output)
     return {size: batch["fps_mean"] for size, batch in record["batches"].items() if batch["status"] == "measured"}
 
@@ -117,9 +115,7 @@ def main() -> None:
     args.work = args.work.resolve()  # the rounds run inside it
     if args.summarize_only:
         return write_report(pd.read_csv(args.work / "rounds.csv"), args)
-    if args.work.exists():
-        subprocess.run(["rm", "-rf", str(args.work)], check=True)
-    copy_workflow(REPO, args.work)
+    fresh_copy(args.work)
     resolve(args.work, args.models)
     parents = ["server %d" % (index + 1) for index in range(args.servers)]
     check_one_server_each(parents)

@@ -110,8 +110,9 @@ def test_the_slurm_profile_runs_the_pipeline_through_sbatch(workflow, slurm_clus
     # process outlives a SLURM job)
     assert {row["threads"] for row in rounds} == {"1"}
     timing = workflow.root / "results" / "timing" / model / "cpu" / "eager" / "round1.json"
-    assert json.loads(timing.read_text())["process"] == "started for the round"
-    assert json.loads(timing.read_text())["warm_server_pid"] is None and json.loads(timing.read_text())["warm_server"] is None
+    record = json.loads(timing.read_text())
+    assert record["process"] == "started for the round"
+    assert record["warm_server_pid"] is None and record["warm_server"] is None
     complexity = workflow.root / "results" / "complexity" / ("%s.json" % model)
     assert json.loads(complexity.read_text())["process"] == "started for the count"
 

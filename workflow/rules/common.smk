@@ -20,6 +20,7 @@ from posebench.resolve import measured_entry  # noqa: E402
 from posebench.records import read_json  # noqa: E402
 from posebench.rounds import (
     planned_rounds,
+    round_policy,
     timing_folder,
     wants_another_round,
 )  # noqa: E402
@@ -190,15 +191,7 @@ def driver_python():
 
 
 def timing_policy():
-    """One round's iteration policy as JSON: a change to it re-runs the timing jobs, nothing
-    else. The rounds and their target are not in it: raising them times only the new rounds.
-    """
-    policy = {
-        key: value
-        for key, value in config["timing"].items()
-        if key not in ("threads", "min_rounds", "max_rounds", "target", "max_cell_s")
-    }
-    return json.dumps(policy, sort_keys=True)
+    return round_policy(config["timing"])
 
 
 def round_priority(wildcards):

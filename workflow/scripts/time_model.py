@@ -43,9 +43,7 @@ def main() -> None:
         resolved, args.device, args.batch_sizes, args.policy, threads, progress,
         args.runtime, args.export_dir, args.round, Phases(ENTERED),
     )
-    timing["process"] = warm.how_started()
-    timing["warm_server_pid"] = warm.server_pid()
-    timing["warm_server"] = warm.server_name()
+    timing.update(warm.round_process())
     write_json(args.output, timing)
 
 

@@ -43,9 +43,7 @@ def main() -> None:
         args.scene, resolved, args.detector, args.device, args.people, args.frame_size, args.policy,
         args.threads or default_threads(), functools.partial(print, flush=True), args.round,
     )
-    record["process"] = warm.how_started()
-    record["warm_server_pid"] = warm.server_pid()
-    record["warm_server"] = warm.server_name()
+    record.update(warm.round_process())
     write_json(args.output, record)
 
 

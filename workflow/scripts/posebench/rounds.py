@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 import re
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Set, Tuple
@@ -14,6 +15,15 @@ from .statistics import relative_half_width
 
 ROUND_FILE = re.compile(r"round(\d+)\.json")
 Cell = Tuple[str, str, str]  # model id, device, runtime
+# timing settings that are not one round's iteration policy: how many rounds, their target, threads
+NOT_THE_POLICY = ("threads", "min_rounds", "max_rounds", "target", "max_cell_s")
+
+
+def round_policy(timing: Dict[str, object]) -> str:
+    """One round's iteration policy as JSON, from the config's `timing`: a change to it re-runs
+    the timing jobs, nothing else. The rounds and their target are not in it: raising them times
+    only the new rounds."""
+    return json.dumps({key: value for key, value in timing.items() if key not in NOT_THE_POLICY}, sort_keys=True)
 
 
 def timing_folder(results: Path, cell: Cell) -> Path:

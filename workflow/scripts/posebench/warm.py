@@ -129,15 +129,13 @@ def how_started(job: str = "round") -> str:
     return "forked from a warm process" if in_child() else "started for the %s" % job
 
 
-def server_pid() -> Optional[int]:
-    """The warm process this one was forked from (None in a process started for its job)."""
-    return os.getppid() if in_child() else None
-
-
-def server_name() -> Optional[str]:
-    """Which of its backend's servers this process was forked from: "round N", or "steps" for
-    the one the steps before the rounds share (None in a process started for its job)."""
-    return (_SERVER_NAME[0] or "steps") if in_child() else None
+def round_process() -> Dict[str, object]:
+    """A round record's `process` (how_started), and the warm server it was forked from:
+    `warm_server`, "round N" or "steps" for the one the steps before the rounds share, and its
+    pid (both None in a process started for the round)."""
+    forked = in_child()
+    return {"process": how_started(), "warm_server": (_SERVER_NAME[0] or "steps") if forked else None,
+            "warm_server_pid": os.getppid() if forked else None}
 
 
 def _connect(path: Path) -> Optional[socket.socket]:
