@@ -161,10 +161,10 @@ def _start_server(backend: str, path: Path, server: str = "") -> Optional[socket
         code = "import sys; sys.path.insert(0, %r); from posebench.warm import serve; serve(%r, %r, %r)" % (
             str(PACKAGE.parent), backend, str(path), server)
         with open(str(path) + ".log", "a") as log:
-            server = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                      start_new_session=True, close_fds=True)
+            process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True, close_fds=True)
         deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline and server.poll() is None:
+        while time.monotonic() < deadline and process.poll() is None:
             connection = _connect(path)
             if connection:
                 return connection
