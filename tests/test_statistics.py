@@ -229,3 +229,22 @@ def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():
     # no common factor: the cells split, the sign test says nothing
     even = machine_shift(pd.DataFrame({"ratio": [1.05, 0.95, 1.02, 0.98]}))
     assert (even["a_faster"], even["b_faster"]) == (2, 2) and even["sign_test_p"] == pytest.approx(1.0)
+
+
+def test_runs_in_a_row_are_told_apart_by_their_speed_as_a_whole_and_by_their_place_in_a_pair():
+    from posebench.repeatability import first_over_second, run_factors
+
+    speeds = {"1-A": 1.1, "1-B": 1.0, "2-A": 1.0, "2-B": 0.9}  # each run's speed, the same on every cell
+    cells = {
+        name: pd.DataFrame({"id": ["m1", "m2", "m3"], "device": "cpu", "runtime": "eager", "batch_size": 1,
+                            "status": ["measured", "measured", "failed"], "fps_mean": [speed * 2, speed * 4, 9.0]})
+        for name, speed in speeds.items()
+    }
+    factors = run_factors(cells)
+    common = (1.1 * 0.9) ** 0.25
+    assert factors["factor"].tolist() == pytest.approx([1.1 / common, 1 / common, 1 / common, 0.9 / common])
+    assert factors["cells"].tolist() == [2] * 4  # the failed cell counts in no run
+    assert factors["ratio_to_previous"].tolist()[1:] == pytest.approx([1.1, 1.0, 1 / 0.9])
+    assert factors["previous_faster"].tolist()[1:] == [2, 0, 2] and factors["faster"].tolist()[1:] == [0, 0, 0]
+    # the first of each pair reads 10% and 11% faster than its second
+    assert first_over_second(factors) == pytest.approx((1.1 / 1.0 * 1.0 / 0.9) ** 0.5)

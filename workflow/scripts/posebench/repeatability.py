@@ -130,3 +130,34 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str 
            100 * shift["median_abs_deviation_without_shift"], 100 * shift["p90_abs_deviation_without_shift"])
     )
     return "\n".join(lines) + "\n"
+
+
+def run_factors(cells_by_run: Dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Several complete runs of the same subset, in the order they ran: per run, its speed as a
+    whole (the geometric mean, over the cells measured in every run, of the cell's FPS over the
+    cell's geometric mean across the runs), and the machine shift (machine_shift) from the run
+    before it. Whether the order of two runs matters shows as the first run of each pair standing
+    above or below the second, whatever the machine did over the whole series."""
+    fps = pd.DataFrame({
+        name: cells[cells["status"] == MEASURED].set_index(CELL_KEYS)["fps_mean"] for name, cells in cells_by_run.items()
+    }).dropna()
+    logs = np.log(fps)
+    factors = np.exp(logs.sub(logs.mean(axis=1), axis=0).mean())
+    rows = []
+    names = list(fps.columns)
+    for position, name in enumerate(names):
+        row = {"run": name, "factor": float(factors[name]), "cells": int(len(fps))}
+        if position:
+            shift = machine_shift(pd.DataFrame({"ratio": fps[names[position - 1]] / fps[name]}))
+            row.update(ratio_to_previous=shift["geometric_mean_ratio"], previous_faster=shift["a_faster"],
+                       faster=shift["b_faster"], sign_test_p=shift["sign_test_p"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def first_over_second(factors: pd.DataFrame) -> float:
+    """Runs taken two by two (A, B, A, B...): the geometric mean over the pairs of the first run's
+    factor over the second's (above 1: the first run of a pair reads faster)."""
+    values = factors["factor"].to_numpy(dtype=float)
+    pairs = len(values) // 2
+    return float(np.exp(np.mean(np.log(values[0:2 * pairs:2] / values[1:2 * pairs:2]))))
