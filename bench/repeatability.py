@@ -1,7 +1,8 @@
 """Repeatability: run the same subset twice, A then B, each a complete run of the pipeline into
 its own folder, and print per cell A/B, the median and 90th percentile of |A/B - 1|, the worst
-cell, and whether every cell off by more than 10% was flagged unsteady in A or B; for raw FPS and
-for FPS scaled by the machine-speed probe.
+cell, and whether every cell off by more than 10% was flagged unsteady in A or B; for raw FPS,
+for FPS scaled by the machine-speed probe round by round, and for FPS scaled by each run's probe
+median.
 
 Run with the driver's interpreter, from the repository root (`make repeatability` runs it with
 the configured default; `make repeatability-one-round` with one round of the seed's 20 s, the old
@@ -19,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 import yaml  # noqa: E402
-from posebench.measurements import read_table  # noqa: E402
+from posebench.measurements import read_table, run_probe_medians  # noqa: E402
 from posebench.records import write_text  # noqa: E402
 from posebench.repeatability import paired_cells, render  # noqa: E402
 from posebench.workspace import copy_workflow  # noqa: E402
@@ -90,7 +91,8 @@ def main() -> None:
     else:
         seconds = [run(folder, args.models, timing, args.cores, args.config) for folder in folders]
     results = [folder / "results" for folder in folders]
-    pairs = paired_cells(*(read_table(r / "cells.csv") for r in results))
+    probes = [float(run_probe_medians(read_table(r / "measurements.csv")).iloc[0]) for r in results]
+    pairs = paired_cells(*(read_table(r / "cells.csv") for r in results), run_probes=(probes[0], probes[1]))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
                   % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing),
                   args.machine_check.read_text() if args.machine_check else "")

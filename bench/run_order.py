@@ -3,12 +3,14 @@ the order they ran (e.g. two `bench/repeatability.py` pairs back to back: A, B, 
 when it started, its probe's median, and its speed as a whole against the others (the geometric
 mean over the cells of FPS / the cell's mean across the runs), with the shift from the run
 before it (A/B, cells faster in each, sign test); then the first run of each pair over the
-second. The runs behind `bench/results/run-order.md`:
+second. The runs behind `bench/results/run-order.md` (2026-12-02 19:04-20:31 UTC; `make
+repeatability` made the default pair between the second and the third):
 
-    .venvs/driver/bin/python bench/repeatability.py --label order1 && \\
-    .venvs/driver/bin/python bench/repeatability.py --label order2 && \\
-    .venvs/driver/bin/python bench/run_order.py bench/work/order1-A bench/work/order1-B \\
-        bench/work/order2-A bench/work/order2-B --output bench/results/run-order.md
+    for label in order1 order2; do .venvs/driver/bin/python bench/repeatability.py --label $label; done
+    make repeatability
+    for label in order3 order4; do .venvs/driver/bin/python bench/repeatability.py --label $label; done
+    .venvs/driver/bin/python bench/run_order.py bench/work/{order1,order2,default,order3,order4}-{A,B} \\
+        --output bench/results/run-order.md
 """
 import argparse
 import sys

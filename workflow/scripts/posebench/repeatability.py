@@ -7,7 +7,7 @@ than the tolerance was marked in A or in B, how many cells each run marked, how 
 (every cell faster in one of them), which no run's own rounds see."""
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import pandas as pd
@@ -18,10 +18,13 @@ from .statistics import geometric_mean, sign_test
 OFF = 0.10
 
 
-def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
+def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame, run_probes: Optional[Tuple[float, float]] = None
+                 ) -> pd.DataFrame:
     """A row per cell measured in both runs: both means, the ratios A / B of raw FPS and of FPS
     per GFLOP/s of probe (FPS as if every round had run on a machine of the same speed), and
-    whether A or B marked the cell unsteady."""
+    whether A or B marked the cell unsteady. Given the runs' probe medians (A's, B's), also A / B
+    scaled by them (`run_scaled_ratio`): the machine's shift between the runs, read by the probe
+    over the whole run rather than round by round."""
     keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "rerun_low", "rerun_high",
             "probe_shift"]
     a = a_cells[a_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
@@ -29,6 +32,8 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame) -> pd.DataFrame:
     both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
     both["ratio"] = both["fps_mean_a"] / both["fps_mean_b"]
     both["scaled_ratio"] = both["fps_per_probe_a"] / both["fps_per_probe_b"]
+    if run_probes:
+        both["run_scaled_ratio"] = both["ratio"] * run_probes[1] / run_probes[0]
     both["marked_a"] = both["unsteady_a"].fillna("").astype(bool)
     both["marked_b"] = both["unsteady_b"].fillna("").astype(bool)
     both["flagged"] = both["marked_a"] | both["marked_b"]
@@ -114,7 +119,9 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str 
            100 * runs["rerun_coverage"], runs["mean_rounds"], runs["cell_runs_beyond_min_rounds"], runs["cell_runs"],
            min_rounds, 100 * runs["largest_probe_shift_a"], 100 * runs["largest_probe_shift_b"])
     )
-    for column, name in (("ratio", "raw FPS"), ("scaled_ratio", "FPS scaled by the probe")):
+    scalings = [("ratio", "raw FPS"), ("scaled_ratio", "FPS scaled by the probe"),
+                ("run_scaled_ratio", "FPS scaled by each run's probe median")]
+    for column, name in (scaling for scaling in scalings if scaling[0] in pairs):
         found = summary(pairs, column)
         lines.append(
             "- %s: median |A/B − 1| %.1f%%, 90th percentile %.1f%%, worst %s (A/B %.3f); %d of %d cells off by "
