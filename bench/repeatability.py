@@ -91,7 +91,7 @@ def main() -> None:
     else:
         seconds = [run(folder, args.models, timing, args.cores, args.config) for folder in folders]
     results = [folder / "results" for folder in folders]
-    probes = [float(run_probe_medians(read_table(r / "measurements.csv")).iloc[0]) for r in results]
+    probes = [run_probe_medians(read_table(r / "measurements.csv")) for r in results]
     pairs = paired_cells(*(read_table(r / "cells.csv") for r in results), run_probes=(probes[0], probes[1]))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
                   % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing),

@@ -209,7 +209,7 @@ def test_the_repeatability_summary_on_known_runs():
     assert (found["cells_off_by_more_than_10pct"], found["of_them_unflagged"]) == (2, 1)
     assert list(pairs["scaled_ratio"]) == pytest.approx(list(pairs["ratio"]))
     # scaled by the runs' probe medians: B's machine read 10% slower, so A / B shrinks by 1.1
-    by_run = paired_cells(a, b, run_probes=(220.0, 200.0))
+    by_run = paired_cells(a, b, run_probes=(pd.Series({"cpu": 220.0, "cuda": 5e4}), pd.Series({"cpu": 200.0})))
     assert list(by_run["run_scaled_ratio"]) == pytest.approx([1 / 1.1, 1 / 0.98 / 1.1, 1.2 / 1.1, 1.25 / 1.1])
     assert "- FPS scaled by each run's probe median: median |A/B − 1| 9.1%" in render(by_run, "runs", 3)
     assert "each run's probe median" not in render(pairs, "runs", 3)

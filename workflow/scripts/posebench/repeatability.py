@@ -18,13 +18,13 @@ from .statistics import geometric_mean, sign_test
 OFF = 0.10
 
 
-def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame, run_probes: Optional[Tuple[float, float]] = None
-                 ) -> pd.DataFrame:
+def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame,
+                 run_probes: Optional[Tuple[pd.Series, pd.Series]] = None) -> pd.DataFrame:
     """A row per cell measured in both runs: both means, the ratios A / B of raw FPS and of FPS
     per GFLOP/s of probe (FPS as if every round had run on a machine of the same speed), and
-    whether A or B marked the cell unsteady. Given the runs' probe medians (A's, B's), also A / B
-    scaled by them (`run_scaled_ratio`): the machine's shift between the runs, read by the probe
-    over the whole run rather than round by round."""
+    whether A or B marked the cell unsteady. Given the runs' probe medians by device (A's, B's:
+    run_probe_medians), also A / B scaled by its device's (`run_scaled_ratio`): the machine's
+    shift between the runs, read by the probe over the whole run rather than round by round."""
     keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "rerun_low", "rerun_high",
             "probe_shift"]
     a = a_cells[a_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
@@ -33,7 +33,8 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame, run_probes: Optio
     both["ratio"] = both["fps_mean_a"] / both["fps_mean_b"]
     both["scaled_ratio"] = both["fps_per_probe_a"] / both["fps_per_probe_b"]
     if run_probes:
-        both["run_scaled_ratio"] = both["ratio"] * run_probes[1] / run_probes[0]
+        device = both.index.get_level_values("device")
+        both["run_scaled_ratio"] = both["ratio"] * device.map(run_probes[1]) / device.map(run_probes[0])
     both["marked_a"] = both["unsteady_a"].fillna("").astype(bool)
     both["marked_b"] = both["unsteady_b"].fillna("").astype(bool)
     both["flagged"] = both["marked_a"] | both["marked_b"]
