@@ -137,6 +137,42 @@ def test_with_both_runs_rounds_each_cell_says_faster_slower_or_within_noise(tmp_
     assert "0.50× (6.00 / 12.00) slower" in swapped.stdout
 
 
+def test_each_machines_probe_median_comes_before_the_ratios_and_each_mean_is_also_given_over_its_ratio():
+    models = ["m%d" % index for index in range(9)]
+    ours = {model: our_row(model, 4.4, 1.2) for model in models}
+    theirs = {model: our_row(model, 4.0, 1.0) for model in models}
+    text = render_comparison(ours, theirs, "the other run", COLUMNS,
+                             ours_probes={"cpu": 220.0, "cuda": 9000.0}, theirs_probes={"cpu": 200.0})
+    lines = text.splitlines()
+    said = "- the probe (a fixed matrix product, read before and after every round) on CPU: a median of 220 " \
+        "GFLOP/s over our rounds and 200 over theirs, 1.10×"
+    assert said in lines
+    assert lines.index(said) < next(index for index, line in enumerate(lines) if line.startswith("- CPU FPS"))
+    assert "CUDA" not in text  # probed in ours only: nothing to set it against
+    assert "- CPU FPS bs=1: 1.10× geometric mean over 9 models (1.10× to 1.10×), 1.00× over the probe's 1.10×;" in text
+    assert "- CPU FPS bs=10: 1.20× geometric mean over 9 models (1.20× to 1.20×), 1.09× over the probe's 1.10×;" in text
+    without = render_comparison(ours, theirs, "the other run", COLUMNS)
+    assert "probe" not in without
+
+
+def test_the_cli_reads_each_runs_probe_median_from_its_measured_rounds(tmp_path):
+    header = "id,device,runtime,batch_size,round,status,seconds,probe_before,probe_after"
+    rounds = {  # before and after each round; a failed round's readings do not count
+        "ours": ["a,cpu,eager,1,1,measured,0.1,200,220", "a,cpu,eager,1,2,measured,0.1,210,240",
+                 "a,cpu,onnxruntime,1,1,measured,0.05,230,300", "a,cpu,eager,10,1,failed,,10,10"],
+        "theirs": ["a,cpu,eager,1,1,measured,0.2,150,150", "a,cpu,eager,1,2,measured,0.2,150,150"],
+    }
+    for name, rows in rounds.items():
+        (tmp_path / name).mkdir()
+        write_table(tmp_path / name / "table.csv", [our_row("a", 10.0 if name == "ours" else 5.0, 1.0)])
+        (tmp_path / name / "measurements.csv").write_text("\n".join([header] + rows) + "\n")
+    run = run_compare(tmp_path / "ours" / "table.csv", tmp_path / "theirs", "--batch-sizes", "1")
+    assert run.returncode == 0, run.stderr
+    # ours read 200, 210, 220, 230, 240 and 300: median 225
+    assert "on CPU: a median of 225 GFLOP/s over our rounds and 150 over theirs, 1.50×" in run.stdout
+    assert "- CPU FPS bs=1: 2.00× geometric mean over 1 models (2.00× to 2.00×), 1.33× over the probe's 1.50×;" in run.stdout
+
+
 def environment(**changes):
     env = {"backend": "mmpose1", "device": "cpu", "host": "vm1", "cpu": "AMD EPYC", "gpu": None, "threads": 2,
            "python": "3.11.2", "torch": "2.13.0+cpu", "cuda": None, "mmcv": "2.1.0", "mmengine": "0.10.7",

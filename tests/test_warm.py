@@ -107,6 +107,24 @@ def test_an_idle_server_serves_its_last_caller_and_ends_by_itself(tmp_path):
                           timeout=120)
     assert done.returncode == 4 and done.stdout.split()[2] == str(server.pid), done.stdout + done.stderr
     assert server.wait(timeout=60) == 0 and not path.exists()
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["round.py"]  # nor its lock left behind
+
+
+def test_a_leaving_server_removes_its_own_socket_lock_and_log_and_nothing_of_a_server_after_it(tmp_path):
+    sys.path.insert(0, str(SCRIPTS))
+    from posebench import warm
+
+    path = tmp_path / "server.sock"
+    path.write_text("")
+    ours = path.stat().st_ino
+    newer = tmp_path / "newer"
+    newer.write_text("")
+    os.replace(newer, path)  # a starter made a socket for a server that replaced this one
+    (tmp_path / "server.sock.log").write_text("warm process for mmpose1\n")
+    warm._leave(path, ours)
+    assert sorted(item.name for item in tmp_path.iterdir()) == ["server.sock", "server.sock.lock", "server.sock.log"]
+    warm._leave(path, path.stat().st_ino)  # the server that listens there now, leaving
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_the_server_key_follows_the_backend_and_the_environment_the_libraries_read(monkeypatch):

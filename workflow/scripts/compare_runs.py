@@ -1,7 +1,8 @@
 """Our table beside another: the seed (resources/seed_table.csv) or an earlier run (its results/
 folder or table.csv). Prints, or writes with --output, per model the ratio ours / theirs of each
 FPS column, outliers first. Where both runs have a measurements.csv beside their table.csv, each
-cell also says faster, slower or within noise.
+cell also says faster, slower or within noise, and each machine's probe median over its rounds
+comes first, the part of a ratio that is the machine's speed.
 
     python workflow/scripts/compare_runs.py results/table.csv ../other-machine/results
 """
@@ -10,20 +11,28 @@ import sys
 from pathlib import Path
 
 from posebench.catalog import CatalogError, other_table, record_beside
-from posebench.compare import render_comparison, rounds_by_cell
+from posebench.compare import probe_medians, render_comparison, rounds_by_cell
 from posebench.records import read_table_csv, write_text
 from posebench.runs import read_environments
 from posebench.table import TABLE_DEVICES, fps_key
 
 
-def rounds_beside(table: Path):
-    """The per-round FPS of the run whose table.csv this is, or None where it kept none."""
+def measurements_beside(table: Path):
+    """The measurements.csv of the run whose table.csv this is, or None where it kept none."""
     found = record_beside(str(table), "measurements.csv")
     if found is None:
         return None
     from posebench.measurements import read_table
 
-    return rounds_by_cell(read_table(found))
+    return read_table(found)
+
+
+def rounds_of(measurements):
+    return None if measurements is None else rounds_by_cell(measurements)
+
+
+def probes_of(measurements):
+    return None if measurements is None else probe_medians(measurements)
 
 
 def environments_beside(table: Path):
@@ -49,10 +58,12 @@ def main() -> None:
     except CatalogError as error:
         sys.exit(str(error))
     columns = [fps_key(column, size) for _, column, _ in TABLE_DEVICES for size in args.batch_sizes]
+    ours_measured, theirs_measured = measurements_beside(args.ours), measurements_beside(theirs_table)
     text = render_comparison(
         read_table_csv(args.ours), read_table_csv(theirs_table), args.name or str(args.theirs), columns,
-        rounds_beside(args.ours), rounds_beside(theirs_table), args.threshold, args.alpha,
+        rounds_of(ours_measured), rounds_of(theirs_measured), args.threshold, args.alpha,
         environments_beside(args.ours), environments_beside(theirs_table),
+        probes_of(ours_measured), probes_of(theirs_measured),
     )
     if args.output:
         write_text(args.output, text)

@@ -16,6 +16,7 @@ LEADING_NUMBER = re.compile(r"\d+(\.\d+)?(e[-+]?\d+)?")
 # a printed two-decimal FPS whose rounding alone is worth more than this is left out of the means
 MAX_ROUNDING_ERROR = 0.05
 Rounds = Dict[Tuple[str, str, int], List[Sequence[float]]]  # (id, device, batch) -> per-round FPS
+ProbeMedians = Dict[str, float]  # device -> the median probe reading (GFLOP/s) over a run's rounds
 
 
 def complexity_mismatches(
@@ -139,13 +140,17 @@ def comparison_rows(
     return sorted(rows, key=lambda item: -1.0 if item["deviation"] is None else item["deviation"], reverse=True)
 
 
-def column_summary(rows: List[Dict[str, object]], column: str) -> str:
+def column_summary(rows: List[Dict[str, object]], column: str, probe: Optional[float] = None) -> str:
+    """The column's geometric-mean ratio and its range, and, given the runs' probe ratio on the
+    column's device, that mean over it: what is left once the machine's speed is divided out."""
     ratios = [row["ratios"][column] for row in rows if row["ratios"][column] and not row["rough"][column]]
     rough = sum(1 for row in rows if row["ratios"][column] and row["rough"][column])
     mean = geometric_mean(ratios)
     if mean is None:
         return "no model measured in both"
     text = "%.2f× geometric mean over %d models (%.2f× to %.2f×)" % (mean, len(ratios), min(ratios), max(ratios))
+    if probe:
+        text += ", %.2f× over the probe's %.2f×" % (mean / probe, probe)
     if rough:
         text += "; %d left out: theirs is printed under 0.1 FPS, where two-decimal rounding alone moves the ratio by over %d%%" % (
             rough, 100 * MAX_ROUNDING_ERROR)
@@ -179,8 +184,10 @@ def render_comparison(
     ours_rounds: Optional[Rounds] = None, theirs_rounds: Optional[Rounds] = None,
     threshold: float = 0.1, alpha: float = 0.05,
     ours_environments: Optional[List[Dict]] = None, theirs_environments: Optional[List[Dict]] = None,
+    ours_probes: Optional[ProbeMedians] = None, theirs_probes: Optional[ProbeMedians] = None,
 ) -> str:
     rows = comparison_rows(ours, theirs, fps_columns, ours_rounds, theirs_rounds, threshold, alpha)
+    probes = probe_ratios(ours_probes or {}, theirs_probes or {})
     labels = {column: fps_column_label(column) for column in fps_columns}
     lines = ["# Our run against %s" % theirs_name, ""]
     if ours_environments and theirs_environments:
@@ -199,7 +206,9 @@ def render_comparison(
             "else the Mann-Whitney U test over the iterations)." % (100 * threshold, alpha),
             "",
         ]
-    lines += ["- %s: %s" % (labels[column], column_summary(rows, column)) for column in fps_columns]
+    lines += probe_lines(ours_probes or {}, theirs_probes or {})
+    lines += ["- %s: %s" % (labels[column], column_summary(rows, column, probes.get(column_cell(column)[0])))
+              for column in fps_columns]
     only_ours = [model_id for model_id in ours if model_id not in theirs]
     only_theirs = [model_id for model_id in theirs if model_id not in ours]
     if only_ours:
@@ -213,6 +222,25 @@ def render_comparison(
         cells += [ratio_text(row["ratios"][column], row["fps"][column], row["verdicts"][column]) for column in fps_columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def probe_ratios(ours: ProbeMedians, theirs: ProbeMedians) -> Dict[str, float]:
+    """Per device both runs probed, ours / theirs of their median probe readings."""
+    return {device: ours[device] / theirs[device] for device in ours if theirs.get(device)}
+
+
+def probe_lines(ours: ProbeMedians, theirs: ProbeMedians) -> List[str]:
+    """How fast each machine ran the probe over its run's rounds, before any FPS ratio: the part
+    of a ratio that is the machine's speed (another VM, or the same one at another hour)."""
+    ratios = probe_ratios(ours, theirs)
+    if not ratios:
+        return []
+    said = ["- the probe (a fixed matrix product, read before and after every round) on %s: a median of %.0f "
+            "GFLOP/s over our rounds and %.0f over theirs, %.2f×" % (device.upper(), ours[device], theirs[device], ratio)
+            for device, ratio in sorted(ratios.items())]
+    return said + [
+        "  (\"over the probe's\" below divides a column's mean by that ratio: a guide to what the machine's speed "
+        "leaves, not a correction, since a model spends its time in more than one matrix product)"]
 
 
 # what, besides speed, can make two runs differ: (label, how to read it from an environment)
@@ -253,6 +281,16 @@ def fps_column_label(column: str) -> str:
     """gpu_fps_bs10 -> GPU FPS bs=10"""
     device, _, size = column.split("_")
     return "%s FPS %s" % (device.upper(), size.replace("bs", "bs="))
+
+
+def probe_medians(measurements) -> ProbeMedians:
+    """A run's measurements.csv (a DataFrame) as each device's median probe reading; empty for a
+    run that kept no probe readings."""
+    from .measurements import run_probe_medians
+
+    if "probe_before" not in measurements.columns:
+        return {}
+    return {device: float(median) for device, median in run_probe_medians(measurements).items()}
 
 
 def rounds_by_cell(measurements, runtime: str = "eager") -> Rounds:

@@ -151,8 +151,7 @@ def _connect(path: Path) -> Optional[socket.socket]:
 def _start_server(backend: str, path: Path, server: str = "") -> Optional[socket.socket]:
     """Start the backend's server (one at a time: a lock beside the socket) and connect once it
     listens; None if it did not come up."""
-    with open(str(path) + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _locked(path):
         connection = _connect(path)
         if connection:
             return connection
@@ -183,22 +182,65 @@ def serve(backend: str, path: str, server: str = "") -> None:
     get_backend(backend).import_libraries()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
+    socket_inode = os.stat(path).st_ino
     listener.listen(16)
     print("warm process for %s: pid %d, listening on %s" % (backend, os.getpid(), path), flush=True)
     children = []  # type: List[_Child]
+    listening = True
     try:
         while _serve_while_asked(listener, children):
             pass
         # idle: no new caller finds this server, and those already queued are still served
-        os.unlink(path)
+        _unlink_own_socket(path, socket_inode)
+        listening = False
         listener.setblocking(False)
         while _accept(listener, children):
             pass
         while children:
             _serve_while_asked(None, children)
     finally:
-        if os.path.exists(path):
+        _leave(Path(path), socket_inode if listening else None)
+
+
+def _locked(path: Path):
+    """The lock beside a server's socket, held (one starter at a time, and a server leaving
+    removes its files only while it holds it). Where a leaving server removed the lock file
+    between our open and our lock, the one we hold guards nothing: take the new one."""
+    lock_path = str(path) + ".lock"
+    while True:
+        lock = open(lock_path, "a")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if os.stat(lock_path).st_ino == os.fstat(lock.fileno()).st_ino:
+                return lock
+        except FileNotFoundError:
+            pass
+        lock.close()
+
+
+def _unlink_own_socket(path: str, inode: int) -> None:
+    """Remove the socket at `path` where it is still this server's, not one a starter made for a
+    server that replaced it."""
+    try:
+        if os.stat(path).st_ino == inode:
             os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _leave(path: Path, socket_inode: Optional[int]) -> None:
+    """On the way out: this server's socket where it still listens (`socket_inode`), then, where
+    no other server has taken the path since, the lock and the log beside it, so that the temporary
+    folder keeps no files for servers long gone (each change of code or environment makes a new one)."""
+    with _locked(path):
+        if socket_inode is not None:
+            _unlink_own_socket(str(path), socket_inode)
+        if not path.exists():
+            for leftover in (str(path) + ".log", str(path) + ".lock"):
+                try:
+                    os.unlink(leftover)
+                except FileNotFoundError:
+                    pass
 
 
 class _Child:
