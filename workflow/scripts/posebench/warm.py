@@ -186,20 +186,19 @@ def serve(backend: str, path: str, server: str = "") -> None:
     listener.listen(16)
     print("warm process for %s: pid %d, listening on %s" % (backend, os.getpid(), path), flush=True)
     children = []  # type: List[_Child]
-    listening = True
     try:
         while _serve_while_asked(listener, children):
             pass
         # idle: no new caller finds this server, and those already queued are still served
         _unlink_own_socket(path, socket_inode)
-        listening = False
+        socket_inode = None  # no longer listening: nothing of ours at the path
         listener.setblocking(False)
         while _accept(listener, children):
             pass
         while children:
             _serve_while_asked(None, children)
     finally:
-        _leave(Path(path), socket_inode if listening else None)
+        _leave(Path(path), socket_inode)
 
 
 def _locked(path: Path):
