@@ -51,12 +51,18 @@ machine-check: setup
 # Two complete runs (A, B) of the same 8 models with the configured rounds: how far apart they
 # read, how many cells each marks, how often each interval holds the other's mean, and the rounds
 # each cell took (bench/results/default.md); the round jobs' wall time by phase beside it.
+# THREADS runs the same with that many CPU threads a round (the check too), under its own label:
+#   make repeatability THREADS=1
+THREADS ?=
+LABEL := $(if $(THREADS),threads-$(THREADS),default)
 repeatability: setup
-	mkdir -p bench/work && $(CHECK_MACHINE) --json bench/results/machine-check.json > bench/work/machine-check.txt
-	.venvs/driver/bin/python bench/repeatability.py --label default --machine-check bench/work/machine-check.txt \
-	  --output bench/results/default.md
-	.venvs/driver/bin/python bench/round_cost.py bench/work/default-A bench/work/default-B \
-	  --output bench/results/round-cost.md
+	mkdir -p bench/work && $(CHECK_MACHINE) $(if $(THREADS),--threads $(THREADS)) --json bench/results/$(LABEL)-check.json \
+	  > bench/work/$(LABEL)-check.txt
+	.venvs/driver/bin/python bench/repeatability.py --label $(LABEL) --timing "$(if $(THREADS),threads: $(THREADS))" \
+	  --machine-check bench/work/$(LABEL)-check.txt --machine-check-json bench/results/$(LABEL)-check.json \
+	  --output bench/results/$(LABEL).md
+	.venvs/driver/bin/python bench/round_cost.py bench/work/$(LABEL)-A bench/work/$(LABEL)-B \
+	  --output bench/results/$(LABEL)-round-cost.md
 
 # The same with the old method (one round of the seed's 20 s budget and minimum of 3).
 repeatability-one-round: setup

@@ -10,6 +10,7 @@ method):
     .venvs/driver/bin/python bench/repeatability.py --label default --output bench/results/default.md
 """
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,8 @@ def main() -> None:
     parser.add_argument("--config", nargs="*", default=[], help="more --config settings for both runs")
     parser.add_argument("--machine-check", type=Path, help="check_machine.py's verdict from before the runs, "
                         "printed above them")
+    parser.add_argument("--machine-check-json", type=Path, help="its --json figures: its forecast is set beside the "
+                        "half-widths the cells reached")
     args = parser.parse_args()
     folders = [args.work / ("%s-%s" % (args.label, run_name)) for run_name in "AB"]
     timing = "timing={%s}" % args.timing
@@ -95,7 +98,8 @@ def main() -> None:
     pairs = paired_cells(*(read_table(r / "cells.csv") for r in results), run_probes=(probes[0], probes[1]))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
                   % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing),
-                  args.machine_check.read_text() if args.machine_check else "")
+                  args.machine_check.read_text() if args.machine_check else "",
+                  json.loads(args.machine_check_json.read_text()) if args.machine_check_json else None)
     print(text)
     if args.output:
         write_text(args.output, text)

@@ -5,7 +5,7 @@ share: the gap from one round process's end to the next one's start (the rounds 
 time, each taking every core).
 
     .venvs/driver/bin/python bench/round_cost.py bench/work/default-A bench/work/default-B \\
-        --output bench/results/round-cost.md
+        --output bench/results/default-round-cost.md
 """
 import argparse
 import sys

@@ -22,7 +22,8 @@ def test_the_reachable_half_width_is_the_t_interval_of_max_rounds_at_the_probes_
     assert found["window"] == 1 and found["scatter"] == pytest.approx(np.std(np.log(QUIET), ddof=1))
     assert found["median"] == pytest.approx(100 * math.cosh(0.01)) and found["p10"] == pytest.approx(100 * math.exp(-0.01))
     assert found["quiet"] and found["reasons"] == []
-    assert render(found, 60, "vm")[-1] == "quiet: a run here can reach its target"
+    assert render(found, 60, "vm")[-1] == ("quiet by the probe: a run here can reach its target if the models' "
+                                           "rounds scatter as the probe does; make repeatability's last line checks it")
 
 
 def test_a_machine_that_scatters_or_runs_other_work_is_not_quiet_and_says_why():

@@ -219,6 +219,12 @@ def test_the_repeatability_summary_on_known_runs():
                            "quiet: a run here can reach its target\n```\n\n| id ")
     assert render(pairs, "runs", 3).startswith("## runs\n\n| id ")
     assert "largest |probe shift| of a cell (the p mark's statistic): 2.0% in A, 12.0% in B" in text
+    # the machine check's forecast beside what the cells reached: A ±1.5% everywhere, B ±2.5%
+    check = {"reachable_half_width": 0.024, "max_rounds": 8, "quiet": True, "target": 0.02}
+    assert render(pairs, "runs", 3, check=check).endswith(
+        "- the machine check foresaw ±2.4% after 8 rounds (quiet); the cells' 95% intervals reached a median "
+        "half-width of ±1.5% in A and ±2.5% in B, 4 of 8 cell-runs within the ±2.0% target\n")
+    assert "machine check foresaw" not in text
 
 
 def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():

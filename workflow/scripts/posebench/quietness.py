@@ -3,7 +3,7 @@
 other processes take, and how much the hypervisor steals; from the scatter, the narrowest interval
 `max_rounds` rounds could reach if the rounds scattered as the machine does. A round averages the
 machine over its warm-ups and timed iterations, about 2.2 s per batch size here
-(bench/results/round-cost.md), so the scatter is that of the probe's mean over windows of
+(bench/results/default-round-cost.md), so the scatter is that of the probe's mean over windows of
 WINDOW_S: single readings dip further than a round does. Where the reachable width is wider than
 the target, the run's cells will carry their width."""
 from __future__ import annotations
@@ -109,7 +109,10 @@ def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
         % (found["max_rounds"], percent_text(found["reachable_half_width"])),
     ]
     if found["quiet"]:
-        lines.append("quiet: a run here can reach its target")
+        # the probe is one small convolution: with one thread here it read ±3% while the models'
+        # rounds scattered twice as far (README), so the verdict is a forecast, not a promise
+        lines.append("quiet by the probe: a run here can reach its target if the models' rounds scatter as the "
+                     "probe does; make repeatability's last line checks it")
     else:
         lines.append("not quiet: " + "; ".join(found["reasons"]) + ". Expect cells marked with their width; "
                      "publish or compare from a quieter machine or hour")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .measurements import CELL_KEYS, MEASURED
-from .statistics import geometric_mean, sign_test
+from .statistics import geometric_mean, percent_text, sign_test
 
 OFF = 0.10
 
@@ -97,8 +97,29 @@ def machine_shift(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, objec
     }
 
 
-def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str = "") -> str:
-    """The pairs, their summary lines, and the machine check from before the runs where given."""
+def relative_half_widths(pairs: pd.DataFrame, run: str) -> pd.Series:
+    """Each cell's 95% interval in run "a" or "b" as a half-width relative to its centre."""
+    low, high = pairs["ci_low_" + run], pairs["ci_high_" + run]
+    return (high - low) / (high + low)
+
+
+def foresight_line(pairs: pd.DataFrame, check: Dict[str, object]) -> str:
+    """The machine check's forecast (check_machine.py --json: the half-width its max_rounds could
+    reach, and the target) beside the half-widths the runs' cells reached, so that the verdict is
+    checked against the rounds that followed it."""
+    widths = {run: relative_half_widths(pairs, run) for run in "ab"}
+    within = sum(int((width <= check["target"]).sum()) for width in widths.values())
+    return ("- the machine check foresaw ±%s after %d rounds (%s); the cells' 95%% intervals reached a median "
+            "half-width of ±%s in A and ±%s in B, %d of %d cell-runs within the ±%s target"
+            % (percent_text(check["reachable_half_width"]), check["max_rounds"],
+               "quiet" if check["quiet"] else "not quiet", percent_text(widths["a"].median()),
+               percent_text(widths["b"].median()), within, 2 * len(pairs), percent_text(check["target"])))
+
+
+def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str = "",
+           check: Optional[Dict[str, object]] = None) -> str:
+    """The pairs, their summary lines, and the machine check from before the runs where given (its
+    text, and its figures for the forecast against the cells)."""
     table = pairs.assign(
         a=pairs["fps_mean_a"].round(2), b=pairs["fps_mean_b"].round(2), ratio=pairs["ratio"].round(3),
         scaled_ratio=pairs["scaled_ratio"].round(3), marked_a=pairs["unsteady_a"].fillna(""),
@@ -137,6 +158,8 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str 
         % (shift["geometric_mean_ratio"], shift["a_faster"], shift["b_faster"], shift["sign_test_p"],
            100 * shift["median_abs_deviation_without_shift"], 100 * shift["p90_abs_deviation_without_shift"])
     )
+    if check:
+        lines.append(foresight_line(pairs, check))
     return "\n".join(lines) + "\n"
 
 
