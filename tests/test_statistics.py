@@ -182,7 +182,7 @@ def test_the_repeatability_summary_on_known_runs():
         return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
                               "fps_mean": fps, "fps_per_probe": fps / 100, "unsteady": flag, "rounds": rounds,
                               "probe_shift": shift,
-                              "ci_low": fps * (1 - half), "ci_high": fps * (1 + half),
+                              "ci_low": fps * (1 - half), "ci_high": fps * (1 + half), "ci_half_width": half,
                               "rerun_low": fps * (1 - 2 * half), "rerun_high": fps * (1 + 2 * half)}
                              for i, (fps, flag, shift) in enumerate(zip(values, flags, shifts))])
 

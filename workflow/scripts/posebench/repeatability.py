@@ -25,8 +25,8 @@ def paired_cells(a_cells: pd.DataFrame, b_cells: pd.DataFrame,
     whether A or B marked the cell unsteady. Given the runs' probe medians by device (A's, B's:
     run_probe_medians), also A / B scaled by its device's (`run_scaled_ratio`): the machine's
     shift between the runs, read by the probe over the whole run rather than round by round."""
-    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "rerun_low", "rerun_high",
-            "probe_shift"]
+    keep = ["fps_mean", "fps_per_probe", "unsteady", "rounds", "ci_low", "ci_high", "ci_half_width", "rerun_low",
+            "rerun_high", "probe_shift"]
     a = a_cells[a_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     b = b_cells[b_cells["status"] == MEASURED].set_index(CELL_KEYS)[keep]
     both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b"))
@@ -97,17 +97,11 @@ def machine_shift(pairs: pd.DataFrame, column: str = "ratio") -> Dict[str, objec
     }
 
 
-def relative_half_widths(pairs: pd.DataFrame, run: str) -> pd.Series:
-    """Each cell's 95% interval in run "a" or "b" as a half-width relative to its centre."""
-    low, high = pairs["ci_low_" + run], pairs["ci_high_" + run]
-    return (high - low) / (high + low)
-
-
 def foresight_line(pairs: pd.DataFrame, check: Dict[str, object]) -> str:
     """The machine check's forecast (check_machine.py --json: the half-width its max_rounds could
     reach, and the target) beside the half-widths the runs' cells reached, so that the verdict is
     checked against the rounds that followed it."""
-    widths = {run: relative_half_widths(pairs, run) for run in "ab"}
+    widths = {run: pairs["ci_half_width_" + run] for run in "ab"}
     within = sum(int((width <= check["target"]).sum()) for width in widths.values())
     return ("- the machine check foresaw ±%s after %d rounds (%s); the cells' 95%% intervals reached a median "
             "half-width of ±%s in A and ±%s in B, %d of %d cell-runs within the ±%s target"
