@@ -144,7 +144,7 @@ def test_each_machines_probe_median_comes_before_the_ratios_and_each_mean_is_als
     text = render_comparison(ours, theirs, "the other run", COLUMNS,
                              ours_probes={"cpu": 220.0, "cuda": 9000.0}, theirs_probes={"cpu": 200.0})
     lines = text.splitlines()
-    said = "- the probe (a fixed matrix product, read before and after every round) on CPU: a median of 220 " \
+    said = "- the probe (a fixed 3x3 convolution, read before and after every round) on CPU: a median of 220 " \
         "GFLOP/s over our rounds and 200 over theirs, 1.10×"
     assert said in lines
     assert lines.index(said) < next(index for index, line in enumerate(lines) if line.startswith("- CPU FPS"))

@@ -235,12 +235,12 @@ def probe_lines(ours: ProbeMedians, theirs: ProbeMedians) -> List[str]:
     ratios = probe_ratios(ours, theirs)
     if not ratios:
         return []
-    said = ["- the probe (a fixed matrix product, read before and after every round) on %s: a median of %.0f "
+    said = ["- the probe (a fixed 3x3 convolution, read before and after every round) on %s: a median of %.0f "
             "GFLOP/s over our rounds and %.0f over theirs, %.2f×" % (device.upper(), ours[device], theirs[device], ratio)
             for device, ratio in sorted(ratios.items())]
     return said + [
         "  (\"over the probe's\" below divides a column's mean by that ratio: a guide to what the machine's speed "
-        "leaves, not a correction, since a model spends its time in more than one matrix product)"]
+        "leaves, not a correction, since a model spends its time in many operators, not one convolution)"]
 
 
 # what, besides speed, can make two runs differ: (label, how to read it from an environment)
