@@ -136,7 +136,9 @@ def check_timing_record(workflow):
     assert complexity["process"] == "forked from a warm process"
     assert timing["host"] == socket.gethostname() and timing["started_at"] < timing["ended_at"]
     # one round's policy: the number of rounds is not in it
-    assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 1, "budget_s": 0.5, "long_iteration_s": 0.5}
+    assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 1, "budget_s": 0.5, "long_iteration_s": 0.5,
+                                "allocator": "caching"}
+    assert timing["allocator"] == "caching"  # glibc took the settings
     assert timing["flip_test"] is True
     assert timing["timed_region"].startswith("forward and its flip-test pass, outputs to the host, keypoint decoding")
     for size in ("1", "10"):

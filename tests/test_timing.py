@@ -97,7 +97,8 @@ def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):
     assert re.search(r"RuntimeError: device cuda: torch 2\.13\.0\S* sees no CUDA device on this machine", run.stderr)
 
 
-# glibc's count of blocks it gave from fresh mappings (mallinfo2's hblks), around a 12 MB tensor
+# glibc's count of blocks it gave from fresh mappings (mallinfo2's hblks), around a tensor of
+# argv[2] MiB, in a fresh process or one prepared as a round's with argv[1]'s allocator
 MAPPED_BLOCKS = """
 import ctypes, sys
 import torch
@@ -109,22 +110,34 @@ class MallInfo(ctypes.Structure):
 
 libc = ctypes.CDLL(None)
 libc.mallinfo2.restype = MallInfo
-if sys.argv[1] == "prepared":
-    prepare_device("cpu", 1)
-before = libc.mallinfo2().hblks
-tensor = torch.empty(3 * 2 ** 20)
-print(libc.mallinfo2().hblks - before)
+if sys.argv[1] != "fresh":
+    print(prepare_device("cpu", 1, sys.argv[1]))
+mapped = []
+for _ in range(2):  # a call's block, freed, then the next call's
+    before = libc.mallinfo2().hblks
+    tensor = torch.empty(int(sys.argv[2]) * 2 ** 18)
+    mapped.append(libc.mallinfo2().hblks - before)
+    del tensor
+print(*mapped)
 """
 
 
-@pytest.mark.parametrize("start, mapped", [("fresh", "1"), ("prepared", "0")])
-def test_a_round_process_takes_its_blocks_from_the_heap_from_the_start(start, mapped):
+@pytest.mark.parametrize("start, mib, lines", [
+    ("fresh", 12, ["1 0"]),  # the first block is mapped; freeing it raises glibc's threshold
+    ("system", 12, ["system", "0 0"]),
+    ("system", 40, ["system", "1 1"]),  # above glibc's largest threshold (32 MiB): mapped every call
+    ("caching", 40, ["caching", "0 0"]),
+])
+def test_a_round_process_takes_its_blocks_from_the_heap(start, mib, lines):
     """A fresh process maps a 12 MB block anew (and faults its pages in) until it has freed a
-    larger one; a round's process, once prepared, takes it from the heap, whatever its model."""
+    larger one; a round's process, once prepared, takes it from the heap, whatever its model. With
+    the system's allocator a block over 32 MiB is still mapped on every call; with the caching one
+    it comes from the heap, and stays there once freed."""
     python = REPO / ".venvs" / "mmpose1" / "bin" / "python"
-    run = subprocess.run([str(python), "-c", MAPPED_BLOCKS, start], cwd=REPO / "workflow" / "scripts",
+    run = subprocess.run([str(python), "-c", MAPPED_BLOCKS, start, str(mib)], cwd=REPO / "workflow" / "scripts",
                          capture_output=True, text=True, check=True)
-    assert run.stdout.strip() == mapped
+    assert run.stdout.split("\n")[:-1] == lines
+
 
 MEASURED = {"status": "measured", "fps_mean": 2.0}
 

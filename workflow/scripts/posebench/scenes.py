@@ -22,6 +22,7 @@ from .environment import describe_environment
 from .failures import ModelFailure, model_stage
 from .memory import peak_mib, reset_peak
 from .probe import probe_kernel, probe_state
+from .runtime_names import SYSTEM_ALLOCATOR
 from .scene_plan import DECODING, DETECTOR, NETWORK, PREPROCESSING, SCENE_RUNTIME
 from .timing import device_synchronizer, prepare_device, run_iterations
 
@@ -182,7 +183,7 @@ def time_scene(
 ) -> Dict[str, Any]:
     """One round of one scene: every number of people, in a record shaped as a timing round's."""
     started = now()
-    prepare_device(device, threads)
+    allocator = prepare_device(device, threads, policy.get("allocator", SYSTEM_ALLOCATOR))
     backend, scenes = scene_backend(resolved["backend"])
     frame = random_frame(frame_size)
     clock = StageClock(device_synchronizer(device))
@@ -203,8 +204,8 @@ def time_scene(
     return {
         "id": scene, "model": resolved["id"], "detector": detector, "config_hash": resolved["config_hash"],
         "device": device, "runtime": SCENE_RUNTIME, "round": round_number, "host": socket.gethostname(),
-        "started_at": started, "ended_at": now(), "threads": threads, "policy": dict(policy),
-        "frame_size": list(frame_size), "timed_region": TIMED_REGION,
+        "started_at": started, "ended_at": now(), "threads": threads, "allocator": allocator,
+        "policy": dict(policy), "frame_size": list(frame_size), "timed_region": TIMED_REGION,
         # a measurement per number of people, under the key a timing round keeps its batch sizes
         "batches": frames,
         "environment": describe_environment(backend, device, threads),

@@ -9,6 +9,7 @@ size's iterations.
 """
 from __future__ import annotations
 
+import ctypes
 import datetime
 import importlib
 import os
@@ -23,7 +24,7 @@ from .environment import describe_environment
 from .failures import ERROR, ModelFailure, model_stage
 from .memory import in_use_mib, peak_mib, reset_peak
 from .probe import peak_gflops, probe_kernel, probe_state
-from .runtime_names import EAGER
+from .runtime_names import CACHING_ALLOCATOR, EAGER, SYSTEM_ALLOCATOR
 
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
@@ -33,6 +34,9 @@ NO_BATCH_REASON = "the test step runs one image but fails on a batch of %d (%s)"
 # below glibc's largest dynamic mmap threshold (32 MiB on 64 bits), above the probe's 4.7 MB
 # output and above most models' blocks at batch 1
 SETTLED_HEAP_BYTES = 16 * 2 ** 20
+# glibc's mallopt(3) parameters, and the threshold that keeps every block below it in the heap
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEPT_BLOCK_BYTES = 2 ** 30
 
 
 def fps_summary(seconds: List[float]) -> Dict[str, float]:
@@ -115,16 +119,37 @@ def settle_heap() -> None:
     del block
 
 
-def prepare_device(device: str, threads: int) -> None:
-    """The process as every round starts it: its heap settled, its threads set, its device there."""
+def keep_freed_memory() -> bool:
+    """glibc's malloc keeps what the process frees for its next allocations, as a caching
+    allocator does (jemalloc or tcmalloc, which PyTorch's CPU tuning guide recommends; ONNX
+    Runtime's and OpenVINO's own arenas): blocks up to 1 GiB come from the heap, and the heap's
+    top is not handed back. glibc's defaults map every block over 32 MiB afresh and unmap it when
+    freed: ResNet-50's first deconvolution at batch 1, most activations at batch 10, 16,000 to
+    211,000 pages faulted in on every call. On a 2-core VM that was a fifth to three quarters of
+    a call's time, and it gave each process a speed of its own (ResNet-50 at batch 10: six
+    processes' means ±9.9% apart where their probes read ±1.0%; bench/results/round-scatter.md).
+    Whether glibc took the settings (not on another C library)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, KEPT_BLOCK_BYTES)) and bool(mallopt(M_TRIM_THRESHOLD, KEPT_BLOCK_BYTES))
+
+
+def prepare_device(device: str, threads: int, allocator: str = CACHING_ALLOCATOR) -> str:
+    """The process as every round starts it: its freed memory kept (or its heap settled), its
+    threads set, its device there. Returns the allocator it runs with."""
     import torch
 
-    settle_heap()
+    if not (allocator == CACHING_ALLOCATOR and keep_freed_memory()):
+        settle_heap()
+        allocator = SYSTEM_ALLOCATOR
     torch.set_num_threads(threads)
     if device == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError("device cuda: torch %s sees no CUDA device on this machine" % torch.__version__)
         torch.backends.cudnn.benchmark = True  # as the seed's 0.x configs set it
+    return allocator
 
 
 def process_started_at() -> Optional[float]:
@@ -176,7 +201,7 @@ def time_model(
     `phases` records where the round's wall time goes."""
     phases = phases or Phases()
     started = now()
-    prepare_device(device, threads)
+    allocator = prepare_device(device, threads, policy.get("allocator", SYSTEM_ALLOCATOR))
     backend = get_backend(resolved["backend"])
     backend.versions()  # imports the libraries: their time is the imports', not the build's
     phases.mark("imports")
@@ -220,6 +245,7 @@ def time_model(
         "ended_at": now(),
         "runtime_version": runtime_version(runtime),
         "threads": threads,
+        "allocator": allocator,
         "policy": dict(policy),
         "flip_test": flip,
         "timed_region": TIMED_REGION.format(flip=" and its flip-test pass" if flip else ""),
