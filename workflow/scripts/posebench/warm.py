@@ -201,7 +201,7 @@ def serve(backend: str, path: str, server: str = "") -> None:
         _leave(Path(path), socket_inode)
     # Not the interpreter's own shutdown: freeing the libraries' objects one by one took 1.2 s of
     # a core here, and a round running beside it (every core its own) stalled for as long: one
-    # iteration of 0.07-0.3 s read 1.2-1.6 s, once in 8 cells of a 15-cell run (2026-12-03).
+    # iteration of 0.07-0.3 s read 1.2-1.6 s in four rounds of one 15-cell run (2026-12-03).
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
