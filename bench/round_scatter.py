@@ -69,16 +69,15 @@ def serve(args) -> None:
 
 def time_windows(args):
     import pandas as pd
-    import yaml
 
-    from posebench.rounds import round_policy
     from posebench.records import read_json
+    from warm_parents import configured_policy  # bench/warm_parents.py: the policy the timing rule passes
 
     resolved_path = REPO / "results" / "resolved" / ("%s.json" % args.model)
     if not resolved_path.exists():
         subprocess.run([str(SNAKEMAKE), "--cores", "2", str(resolved_path.relative_to(REPO))], cwd=REPO, check=True)
     python = REPO / ".venvs" / read_json(resolved_path)["backend"] / "bin" / "python"
-    policy = round_policy(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["timing"])
+    policy = configured_policy()
     command = [str(python), __file__, "--serve", "--resolved", str(resolved_path), "--batch-size", str(args.batch_size),
                "--policy", policy, "--allocator", args.allocator] + (["--threads", str(args.threads)] if args.threads else [])
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow" / "scripts"))
