@@ -187,7 +187,8 @@ def render_comparison(
     ours_probes: Optional[ProbeMedians] = None, theirs_probes: Optional[ProbeMedians] = None,
 ) -> str:
     rows = comparison_rows(ours, theirs, fps_columns, ours_rounds, theirs_rounds, threshold, alpha)
-    probes = probe_ratios(ours_probes or {}, theirs_probes or {})
+    ours_probes, theirs_probes = ours_probes or {}, theirs_probes or {}
+    probes = probe_ratios(ours_probes, theirs_probes)
     labels = {column: fps_column_label(column) for column in fps_columns}
     lines = ["# Our run against %s" % theirs_name, ""]
     if ours_environments and theirs_environments:
@@ -206,7 +207,7 @@ def render_comparison(
             "else the Mann-Whitney U test over the iterations)." % (100 * threshold, alpha),
             "",
         ]
-    lines += probe_lines(ours_probes or {}, theirs_probes or {})
+    lines += probe_lines(ours_probes, theirs_probes, probes)
     lines += ["- %s: %s" % (labels[column], column_summary(rows, column, probes.get(column_cell(column)[0])))
               for column in fps_columns]
     only_ours = [model_id for model_id in ours if model_id not in theirs]
@@ -229,10 +230,10 @@ def probe_ratios(ours: ProbeMedians, theirs: ProbeMedians) -> Dict[str, float]:
     return {device: ours[device] / theirs[device] for device in ours if theirs.get(device)}
 
 
-def probe_lines(ours: ProbeMedians, theirs: ProbeMedians) -> List[str]:
-    """How fast each machine ran the probe over its run's rounds, before any FPS ratio: the part
-    of a ratio that is the machine's speed (another VM, or the same one at another hour)."""
-    ratios = probe_ratios(ours, theirs)
+def probe_lines(ours: ProbeMedians, theirs: ProbeMedians, ratios: Dict[str, float]) -> List[str]:
+    """How fast each machine ran the probe over its run's rounds (`ratios`: their probe_ratios),
+    before any FPS ratio: the part of a ratio that is the machine's speed (another VM, or the same
+    one at another hour)."""
     if not ratios:
         return []
     said = ["- the probe (a fixed 3x3 convolution, read before and after every round) on %s: a median of %.0f "

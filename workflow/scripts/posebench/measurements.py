@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .records import content_hash
-from .runtime_names import SYSTEM_ALLOCATOR
+from .runtime_names import allocator_of
 from .statistics import cell_statistics, percent_text
 
 CELL_KEYS = ["id", "device", "runtime", "batch_size"]
@@ -34,7 +34,7 @@ def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
             "host": record.get("host", record["environment"].get("host")),
             "cpu": record["environment"].get("cpu"), "environment": environment_id(record),
             "started_at": record.get("started_at"), "ended_at": record.get("ended_at"),
-            "threads": record["threads"], "allocator": record.get("allocator", SYSTEM_ALLOCATOR), "status": batch["status"],
+            "threads": record["threads"], "allocator": allocator_of(record), "status": batch["status"],
             "kind": batch.get("kind", ""), "stage": batch.get("stage", ""), "message": batch.get("message", batch.get("reason", "")),
             "warmup": batch.get("warmup"), "iterations": batch.get("iterations"), "capped": batch.get("capped"),
             "policy_iterations": (record.get("policy") or {}).get("iterations"),

@@ -12,3 +12,8 @@ SPEED_ONLY = {"openvino_int8": "INT8, speed only: accuracy not measured (random 
 # (posebench/timing.py); rounds recorded before the setting ran with the system's
 CACHING_ALLOCATOR, SYSTEM_ALLOCATOR = "caching", "system"
 ALLOCATORS = (CACHING_ALLOCATOR, SYSTEM_ALLOCATOR)
+
+
+def allocator_of(settings: dict) -> str:
+    """The allocator a round's policy asks for, or a round's record ran with."""
+    return settings.get("allocator", SYSTEM_ALLOCATOR)

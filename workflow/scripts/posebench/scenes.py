@@ -22,7 +22,7 @@ from .environment import describe_environment
 from .failures import ModelFailure, model_stage
 from .memory import peak_mib, reset_peak
 from .probe import probe_kernel, probe_state
-from .runtime_names import SYSTEM_ALLOCATOR
+from .runtime_names import allocator_of
 from .scene_plan import DECODING, DETECTOR, NETWORK, PREPROCESSING, SCENE_RUNTIME
 from .timing import device_synchronizer, prepare_device, run_iterations
 
@@ -183,7 +183,7 @@ def time_scene(
 ) -> Dict[str, Any]:
     """One round of one scene: every number of people, in a record shaped as a timing round's."""
     started = now()
-    allocator = prepare_device(device, threads, policy.get("allocator", SYSTEM_ALLOCATOR))
+    allocator = prepare_device(device, threads, allocator_of(policy))
     backend, scenes = scene_backend(resolved["backend"])
     frame = random_frame(frame_size)
     clock = StageClock(device_synchronizer(device))

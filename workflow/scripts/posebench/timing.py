@@ -24,7 +24,7 @@ from .environment import describe_environment
 from .failures import ERROR, ModelFailure, model_stage
 from .memory import in_use_mib, peak_mib, reset_peak
 from .probe import peak_gflops, probe_kernel, probe_state
-from .runtime_names import CACHING_ALLOCATOR, EAGER, SYSTEM_ALLOCATOR
+from .runtime_names import CACHING_ALLOCATOR, EAGER, SYSTEM_ALLOCATOR, allocator_of
 
 
 TIMED_REGION = "forward{flip}, outputs to the host, keypoint decoding; pre-processing excluded"
@@ -201,7 +201,7 @@ def time_model(
     `phases` records where the round's wall time goes."""
     phases = phases or Phases()
     started = now()
-    allocator = prepare_device(device, threads, policy.get("allocator", SYSTEM_ALLOCATOR))
+    allocator = prepare_device(device, threads, allocator_of(policy))
     backend = get_backend(resolved["backend"])
     backend.versions()  # imports the libraries: their time is the imports', not the build's
     phases.mark("imports")
