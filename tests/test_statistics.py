@@ -5,9 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from posebench.measurements import cell_table, measurement_table
+from posebench.measurements import cell_table, measurement_table, probe_summary
 from posebench.rounds import planned_rounds, wants_another_round, wide_batch_sizes
 from posebench.statistics import cell_statistics, relative_half_width, significance, verdict
+from posebench.table import probe_lines
 
 
 def test_a_cell_pools_every_iteration_of_every_round_and_its_interval_is_over_the_rounds():
@@ -136,6 +137,21 @@ def test_the_tidy_table_has_a_row_per_round_with_probe_load_and_host():
     assert (first["host"], first["probe_before"], first["probe_after"], first["load1_before"], first["runnable_after"]) == (
         "node1", 400.0, 400.0, 0.5, 3)
     assert first["fps_median"] == pytest.approx(7.5) and first["seconds"] == "0.2 0.1"
+
+
+def test_the_run_says_how_far_the_machine_moved_from_round_to_round():
+    # three measured rounds whose probes average 100, 200 and 400 GFLOP/s (one read 300 before
+    # and 500 after), and a failed round whose probe must not count
+    measurements = pd.DataFrame({
+        "device": ["cpu"] * 4, "status": ["measured"] * 3 + ["error"],
+        "probe_before": [100.0, 200.0, 300.0, 10.0], "probe_after": [100.0, 200.0, 500.0, 10.0],
+    })
+    summary = probe_summary(measurements)["cpu"]
+    assert summary["median"] == 200.0 and (summary["min"], summary["max"], summary["readings"]) == (100.0, 500.0, 6)
+    assert summary["round_scatter"] == pytest.approx(np.log(2))  # logs of 100, 200, 400: one step of log 2
+    line = probe_lines({"cpu": summary}, None, None)[0]
+    assert line.endswith("range 100–500 over 6 readings; the machine moved ±69% from round to round, "
+                         "as far as a cell's rounds scatter when they follow it")
 
 
 def test_a_difference_counts_only_when_it_is_large_and_the_rounds_agree():

@@ -174,10 +174,18 @@ def cell_table(measurements: pd.DataFrame, target: float, max_probe_deviation: f
 
 
 def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
-    """Per device, the run's probe median and range: how fast the machine was while it measured."""
+    """Per device, the run's probe median and range: how fast the machine was while it measured;
+    and how far it moved from round to round (round_scatter: the standard deviation of the log
+    of each measured round's mean reading). A cell's rounds, spread over the run in round-major
+    order, scatter at least that much when they follow the machine: a 2-minute machine-check
+    sees less than an hour's drift (bench/results/probe-rounds.md)."""
     stats = probe_readings(measurements).groupby("device")["probe"].agg(["median", "min", "max", "count"])
+    measured = measurements[measurements["status"] == MEASURED]
+    round_logs = np.log((measured["probe_before"] + measured["probe_after"]) / 2).groupby(measured["device"])
+    scatter = round_logs.std()
     return {device: {"median": float(row["median"]), "min": float(row["min"]), "max": float(row["max"]),
-                     "readings": int(row["count"])} for device, row in stats.iterrows()}
+                     "readings": int(row["count"]), "round_scatter": float(scatter.get(device, np.nan))}
+            for device, row in stats.iterrows()}
 
 
 TEXT_COLUMNS = ["seconds", "kind", "stage", "message", "unsteady", "hosts", "cpus"]

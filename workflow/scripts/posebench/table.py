@@ -2,6 +2,7 @@
 with the environment the measurements ran in."""
 from __future__ import annotations
 
+import math
 from typing import Dict, List, Optional, Tuple
 
 from .measurements import interval_wider, probe_shifted
@@ -265,6 +266,9 @@ def probe_lines(probe: Dict[str, Dict[str, float]], reference: Optional[Dict[str
         mine = probe[device]
         line = "- %s probe (3×3 convolution): median %.0f GFLOP/s, range %.0f–%.0f over %d readings" % (
             label, mine["median"], mine["min"], mine["max"], mine["readings"])
+        if math.isfinite(mine.get("round_scatter", math.nan)):
+            line += ("; the machine moved ±%s from round to round, as far as a cell's rounds scatter when they "
+                     "follow it" % percent_text(mine["round_scatter"]))
         if reference and device in reference:
             line += "; %s: median %.0f, this run %+.1f%%" % (
                 reference_name, reference[device]["median"], 100 * (mine["median"] / reference[device]["median"] - 1))
