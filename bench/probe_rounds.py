@@ -1,6 +1,6 @@
 """How far a run's rounds follow the machine: per measured eager round, its mean FPS over its
 cell's median round, against the probe read before and after it over the run's median. Prints
-the correlation (log terms), the scatter of the rounds, what setting aside the rounds whose
+the correlation (log terms), the scatter of the rounds (over the run, and within a cell), what setting aside the rounds whose
 probes both read below a cut would leave, and what dividing by the probe would.
 
     .venvs/driver/bin/python bench/probe_rounds.py published/modern/amd-epyc-2core-vm/measurements.csv
@@ -35,6 +35,10 @@ def report(path: str) -> None:
     print("  correlation of log FPS ratio with log probe ratio: %.2f" % np.corrcoef(fps_logs, probe_logs)[0, 1])
     print("  scatter (std of log FPS ratio): %.3f; divided by probe^%.2f (fitted): %.3f; by the probe: %.3f"
           % (np.std(fps_logs), slope, np.std(fps_logs - slope * probe_logs), np.std(fps_logs - probe_logs)))
+    rounds["fps_log"], rounds["probe_log"] = fps_logs, probe_logs
+    within = rounds.groupby(CELL)[["fps_log", "probe_log"]].std().median()
+    print("  within a cell (median over cells of the std over its rounds): log FPS %.3f, log probe %.3f; "
+          "the run's rounds' probe: %.3f" % (within["fps_log"], within["probe_log"], np.std(probe_logs, ddof=1)))
     for cut in CUTS:
         set_aside = (rounds.both_below < cut).values
         print("  both probes below %.1f: %d rounds (%.1f%%) set aside, the rest scatter %.3f"
