@@ -177,7 +177,7 @@ def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
     """Per device, the run's probe median and range: how fast the machine was while it measured;
     and how far it moved from round to round (round_scatter: the standard deviation of the log
     of each measured round's mean reading). A cell's rounds, spread over the run in round-major
-    order, scatter at least that much when they follow the machine: a 2-minute machine-check
+    order, scatter about that much when they follow the machine: a 2-minute machine-check
     sees less than an hour's drift (bench/results/probe-rounds.md)."""
     stats = probe_readings(measurements).groupby("device")["probe"].agg(["median", "min", "max", "count"])
     measured = measurements[measurements["status"] == MEASURED]
