@@ -79,6 +79,11 @@ def run_probe_medians(measurements: pd.DataFrame) -> pd.Series:
     return probe_readings(measurements).groupby("device")["probe"].median()
 
 
+def mean_probe_reading(table: pd.DataFrame) -> pd.Series:
+    """Each round's (each row's) probe, the mean of its readings before and after its iterations."""
+    return (table["probe_before"] + table["probe_after"]) / 2
+
+
 def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     """Each round's probe drift (after / before - 1), its offset from the run's median probe
     (the further of before and after), its shift (its mean reading / the run's median - 1,
@@ -86,7 +91,7 @@ def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     probe, the FPS it would read on a machine of that speed."""
     table = measurements.copy()
     median = table["device"].map(run_probe_medians(table))
-    mean_reading = (table["probe_before"] + table["probe_after"]) / 2
+    mean_reading = mean_probe_reading(table)
     table["probe_drift"] = (table["probe_after"] / table["probe_before"] - 1).abs()
     table["probe_offset"] = np.maximum(
         (table["probe_before"] / median - 1).abs(), (table["probe_after"] / median - 1).abs()
@@ -181,8 +186,7 @@ def probe_summary(measurements: pd.DataFrame) -> Dict[str, Dict[str, float]]:
     sees less than an hour's drift (bench/results/probe-rounds.md)."""
     stats = probe_readings(measurements).groupby("device")["probe"].agg(["median", "min", "max", "count"])
     measured = measurements[measurements["status"] == MEASURED]
-    round_logs = np.log((measured["probe_before"] + measured["probe_after"]) / 2).groupby(measured["device"])
-    scatter = round_logs.std()
+    scatter = np.log(mean_probe_reading(measured)).groupby(measured["device"]).std()
     return {device: {"median": float(row["median"]), "min": float(row["min"]), "max": float(row["max"]),
                      "readings": int(row["count"]), "round_scatter": float(scatter.get(device, np.nan))}
             for device, row in stats.iterrows()}

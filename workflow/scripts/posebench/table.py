@@ -266,7 +266,7 @@ def probe_lines(probe: Dict[str, Dict[str, float]], reference: Optional[Dict[str
         mine = probe[device]
         line = "- %s probe (3×3 convolution): median %.0f GFLOP/s, range %.0f–%.0f over %d readings" % (
             label, mine["median"], mine["min"], mine["max"], mine["readings"])
-        if math.isfinite(mine.get("round_scatter", math.nan)):
+        if math.isfinite(mine["round_scatter"]):
             line += ("; the machine moved ±%s from round to round, as far as a cell's rounds scatter when they "
                      "follow it" % percent_text(mine["round_scatter"]))
         if reference and device in reference:
