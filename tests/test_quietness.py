@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import REPO
-from posebench.quietness import machine_shares, quietness, render, sample, window_scatter
+from posebench.quietness import machine_shares, quietness, render, sample, until_quiet, window_scatter
 from posebench.statistics import t_half_width
 
 PYTHON = str(REPO / ".venvs" / "mmpose1" / "bin" / "python")
@@ -49,6 +49,8 @@ def test_the_scatter_is_over_windows_of_a_rounds_span_as_a_round_averages_the_ma
     step = np.log([100.0] * 10 + [80.0] * 10)
     assert window_scatter(step, 2) == pytest.approx(np.std([0.0] * 5 + [np.log(0.8)] * 5, ddof=1))
     assert math.isnan(window_scatter(step, 11))
+    assert quietness(flicker[:3], 0.0, 0.0, 0.03, 8, 3.0)["reasons"] == [
+        "3 readings are too few for two windows of a round's span: probe for longer"]
 
 
 def test_other_processes_are_the_busy_time_less_this_processs_own():
@@ -64,6 +66,20 @@ def test_sampling_reads_the_probe_until_the_time_is_up():
     ticks = iter(range(100))
     found = sample(lambda: 50.0, 3, clock=lambda: next(ticks), sleep=lambda _: None, times=lambda: {})
     assert found["gflops"] == [50.0, 50.0] and len(found["load1"]) == 2 and math.isnan(found["others_share"])
+
+
+def test_waiting_for_a_quiet_machine_checks_again_until_one_check_says_quiet_or_time_is_up():
+    noisy = quietness([100 * math.exp(x) for x in (-0.1, 0.1) * 10], 0.0, 0.0, 0.03, 8, ONE_PER_WINDOW)
+    quiet = quietness(QUIET, 0.0, 0.0, 0.03, 8, ONE_PER_WINDOW)
+    verdicts, reported, now = iter([noisy, noisy, quiet, noisy]), [], iter([0, 120, 240, 360])
+    found = until_quiet(lambda: next(verdicts), 600, clock=lambda: next(now),
+                        report=lambda attempt, check: reported.append((attempt, check["quiet"])))
+    assert found["quiet"] and found["checks"] == 3 and reported == [(1, False), (2, False), (3, True)]
+    assert render(found, 120, "vm")[0] == "machine: vm, probed for 120 s (20 readings), check 3 of a wait for a quiet one"
+    # past the deadline the last noisy check is the answer, not another check
+    verdicts, now = iter([noisy, noisy, quiet]), iter([0, 120, 250])
+    found = until_quiet(lambda: next(verdicts), 200, clock=lambda: next(now))
+    assert not found["quiet"] and found["checks"] == 2
 
 
 def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
@@ -85,3 +101,19 @@ def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr == "%s: field timing.target or timing.max_rounds: missing or not a number\n" % config
+
+
+def test_a_wait_for_a_quiet_machine_that_never_comes_exits_1_and_writes_no_figures(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("timing: {target: 0.000001, max_rounds: 8}\n")  # no machine is this quiet
+    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--until-quiet", "2",
+                           "--config", str(config), "--json", str(tmp_path / "check.json")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    progress, verdict = done.stderr.splitlines()[:-1], done.stderr.splitlines()[-1]
+    assert len(progress) >= 2 and all(" check %d: probe median " % n in line for n, line in enumerate(progress, 1))
+    assert verdict.startswith("check_machine.py: no check in 2 s said quiet (%d checks, the last: " % len(progress))
+    # a second of readings cannot say how far a round's window scatters, and says so
+    assert verdict.endswith("readings are too few for two windows of a round's span: probe for longer)")
+    assert "check %d of a wait for a quiet one" % len(progress) in done.stdout.splitlines()[0]
+    assert not (tmp_path / "check.json").exists()

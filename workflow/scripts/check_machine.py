@@ -1,17 +1,20 @@
 """Before a long run: is this machine quiet enough for the timing target? Reads the probe (the
 3x3 convolution every round reads) every half second for --seconds with the rounds' threads, with
 the CPU time other processes and the hypervisor took meanwhile, and says how narrow the intervals
-can get (`make machine-check`). Exits 0 either way: the verdict is information, not an error."""
+can get (`make machine-check`). Exits 0 either way: the verdict is information, not an error;
+with --until-quiet it checks again until one check says quiet, and exits 1 where none did in time
+(`make repeatability UNTIL_QUIET=3600` waits so, and runs nothing on a machine that stayed noisy)."""
 import argparse
 import json
 import socket
 import sys
+import time
 from pathlib import Path
 
 import yaml
 from posebench.environment import cpu_model, default_threads
 from posebench.probe import probe_kernel
-from posebench.quietness import quietness, render, sample
+from posebench.quietness import quietness, render, sample, until_quiet
 from posebench.timing import prepare_device
 
 
@@ -33,20 +36,37 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=Path("config/config.yaml"), help="its timing target and max_rounds")
     parser.add_argument("--threads", type=int, default=None, help="default: the rounds' (the physical cores)")
     parser.add_argument("--json", type=Path, help="also write the figures and every reading here")
+    parser.add_argument("--until-quiet", type=float, default=0, metavar="SECONDS",
+                        help="check again until a check says quiet, for at most this long; exit 1 if none did")
     args = parser.parse_args()
     target, max_rounds = timing_goal(args.config)
     import torch
 
     prepare_device("cpu", args.threads or default_threads())
-    sampled = sample(probe_kernel("cpu"), args.seconds)
-    found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds,
-                      args.seconds)
+    probe = probe_kernel("cpu")
+
+    def check():
+        sampled = sample(probe, args.seconds)
+        found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds,
+                          args.seconds)
+        # every reading, so that the verdict can be checked against the rounds of a run that follows
+        return dict(found, target=target, probe_gflops_per_s=sampled["gflops"], load1=sampled["load1"])
+
+    found = until_quiet(check, args.until_quiet, report=report_progress) if args.until_quiet else check()
     print("\n".join(render(found, args.seconds, "%s (%s, %d threads)" % (
         socket.gethostname(), cpu_model(), torch.get_num_threads()))))
+    if args.until_quiet and not found["quiet"]:
+        sys.exit("check_machine.py: no check in %.0f s said quiet (%d checks, the last: %s)"
+                 % (args.until_quiet, found["checks"], "; ".join(found["reasons"])))
     if args.json:
-        # every reading, so that the verdict can be checked against the rounds of a run that follows
-        every = {"probe_gflops_per_s": sampled["gflops"], "load1": sampled["load1"]}
-        args.json.write_text(json.dumps(dict(found, target=target, **every), indent=1) + "\n")
+        args.json.write_text(json.dumps(found, indent=1) + "\n")
+
+
+def report_progress(attempt: int, found: dict) -> None:
+    """One line per check on stderr, so that a wait for a quiet hour shows how it goes."""
+    verdict = "quiet" if found["quiet"] else "not quiet: " + "; ".join(found["reasons"])
+    print("%s check %d: probe median %.0f GFLOP/s, %s" % (time.strftime("%H:%M:%S"), attempt, found["median"], verdict),
+          file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

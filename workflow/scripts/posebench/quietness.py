@@ -84,7 +84,9 @@ def quietness(gflops: Sequence[float], others_share: float, steal_share: float, 
     scatter = window_scatter(logs, window)
     reach = t_half_width(scatter, max_rounds)
     reasons = []
-    if not reach <= target:
+    if np.isnan(reach):
+        reasons.append("%d readings are too few for two windows of a round's span: probe for longer" % len(readings))
+    elif not reach <= target:
         reasons.append("±%s is wider than the ±%s target" % (percent_text(reach), percent_text(target)))
     if others_share > MAX_OTHERS_SHARE:
         reasons.append("other processes took %s of the CPU" % percent_text(others_share))
@@ -95,10 +97,26 @@ def quietness(gflops: Sequence[float], others_share: float, steal_share: float, 
             "steal_share": steal_share, "max_rounds": max_rounds, "quiet": not reasons, "reasons": reasons}
 
 
+def until_quiet(check: Callable[[], Dict[str, object]], seconds: float,
+                clock: Callable[[], float] = time.monotonic,
+                report: Callable[[int, Dict[str, object]], None] = lambda attempt, found: None) -> Dict[str, object]:
+    """Checks one after another until one says quiet or `seconds` have passed since the first began;
+    the last check's figures, with how many checks it took. A noisy hour passes: a run that waits
+    for a quiet check gets the quiet machine its figures ask for (README, make repeatability)."""
+    end, attempt = clock() + seconds, 0
+    while True:
+        attempt += 1
+        found = check()
+        report(attempt, found)
+        if found["quiet"] or clock() >= end:
+            return dict(found, checks=attempt)
+
+
 def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
     """The check as lines a reader can paste beside a run's figures."""
+    waited = ", check %d of a wait for a quiet one" % found["checks"] if found.get("checks", 1) > 1 else ""
     lines = [
-        "machine: %s, probed for %.0f s (%d readings)" % (host, seconds, found["readings"]),
+        "machine: %s, probed for %.0f s (%d readings)%s" % (host, seconds, found["readings"], waited),
         "probe: median %.0f GFLOP/s (10th–90th percentile %.0f–%.0f); scatter (standard deviation of its "
         "logarithm) ±%s over windows of %d readings, a round's span, and ±%s over single readings"
         % (found["median"], found["p10"], found["p90"], percent_text(found["scatter"]), found["window"],
