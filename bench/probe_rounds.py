@@ -6,9 +6,15 @@ probes both read below a cut would leave, and what dividing by the probe would.
     .venvs/driver/bin/python bench/probe_rounds.py published/modern/amd-epyc-2core-vm/measurements.csv
 """
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "workflow" / "scripts"))
+from posebench.measurements import mean_probe_reading, run_probe_medians  # noqa: E402
 
 CELL = ["id", "device", "runtime", "batch_size"]
 CUTS = (0.6, 0.7, 0.8, 0.9)
@@ -16,14 +22,16 @@ CUTS = (0.6, 0.7, 0.8, 0.9)
 
 def round_ratios(measurements: pd.DataFrame) -> pd.DataFrame:
     """The measured eager rounds with fps_ratio (over the cell's median round), the probe before
-    and after (over the run's median) and the lower bound both probes share."""
+    and after (over the run's median, every runtime's readings, as the table's p mark takes it)
+    and the lower bound both probes share."""
+    medians = run_probe_medians(measurements)
     rounds = measurements[(measurements.status == "measured") & (measurements.runtime == "eager")].copy()
-    median_probe = np.nanmedian(np.concatenate([rounds.probe_before, rounds.probe_after]))
+    median_probe = rounds.device.map(medians)
     rounds["fps_ratio"] = rounds.fps_mean / rounds.groupby(CELL).fps_mean.transform("median")
     rounds["before"] = rounds.probe_before / median_probe
     rounds["after"] = rounds.probe_after / median_probe
     rounds["both_below"] = rounds[["before", "after"]].max(axis=1)
-    rounds["probe_ratio"] = rounds[["before", "after"]].mean(axis=1)
+    rounds["probe_ratio"] = mean_probe_reading(rounds) / median_probe
     return rounds.dropna(subset=["fps_ratio", "probe_ratio"])
 
 
