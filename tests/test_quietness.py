@@ -106,14 +106,15 @@ def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):
 def test_a_wait_for_a_quiet_machine_that_never_comes_exits_1_and_writes_no_figures(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("timing: {target: 0.000001, max_rounds: 8}\n")  # no machine is this quiet
-    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--until-quiet", "2",
+    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--until-quiet", "3",
                            "--config", str(config), "--json", str(tmp_path / "check.json")],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     progress, verdict = done.stderr.splitlines()[:-1], done.stderr.splitlines()[-1]
     assert len(progress) >= 2 and all(" check %d: probe median " % n in line for n, line in enumerate(progress, 1))
-    assert verdict.startswith("check_machine.py: no check in 2 s said quiet (%d checks, the last: " % len(progress))
-    # a second of readings cannot say how far a round's window scatters, and says so
-    assert verdict.endswith("readings are too few for two windows of a round's span: probe for longer)")
+    assert verdict.startswith("check_machine.py: no check in 3 s said quiet (%d checks, the last: " % len(progress))
+    # a second of readings cannot say how far a round's window scatters, and says so (beside the CPU
+    # other processes took, where tests run alongside)
+    assert "readings are too few for two windows of a round's span: probe for longer" in verdict
     assert "check %d of a wait for a quiet one" % len(progress) in done.stdout.splitlines()[0]
     assert not (tmp_path / "check.json").exists()
