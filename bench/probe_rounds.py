@@ -14,9 +14,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from posebench.measurements import mean_probe_reading, run_probe_medians  # noqa: E402
+from posebench.measurements import CELL_KEYS, mean_probe_reading, run_probe_medians  # noqa: E402
 
-CELL = ["id", "device", "runtime", "batch_size"]
 CUTS = (0.6, 0.7, 0.8, 0.9)
 
 
@@ -27,7 +26,7 @@ def round_ratios(measurements: pd.DataFrame) -> pd.DataFrame:
     medians = run_probe_medians(measurements)
     rounds = measurements[(measurements.status == "measured") & (measurements.runtime == "eager")].copy()
     median_probe = rounds.device.map(medians)
-    rounds["fps_ratio"] = rounds.fps_mean / rounds.groupby(CELL).fps_mean.transform("median")
+    rounds["fps_ratio"] = rounds.fps_mean / rounds.groupby(CELL_KEYS).fps_mean.transform("median")
     rounds["before"] = rounds.probe_before / median_probe
     rounds["after"] = rounds.probe_after / median_probe
     rounds["both_below"] = rounds[["before", "after"]].max(axis=1)
@@ -44,7 +43,7 @@ def report(path: str) -> None:
     print("  scatter (std of log FPS ratio): %.3f; divided by probe^%.2f (fitted): %.3f; by the probe: %.3f"
           % (np.std(fps_logs), slope, np.std(fps_logs - slope * probe_logs), np.std(fps_logs - probe_logs)))
     rounds["fps_log"], rounds["probe_log"] = fps_logs, probe_logs
-    within = rounds.groupby(CELL)[["fps_log", "probe_log"]].std().median()
+    within = rounds.groupby(CELL_KEYS)[["fps_log", "probe_log"]].std().median()
     print("  within a cell (median over cells of the std over its rounds): log FPS %.3f, log probe %.3f; "
           "the run's rounds' probe: %.3f" % (within["fps_log"], within["probe_log"], np.std(probe_logs, ddof=1)))
     for cut in CUTS:
