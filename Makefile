@@ -44,7 +44,8 @@ publish-modern:
 # every round reads, for MACHINE_CHECK_S seconds with the rounds' threads, and the CPU other
 # processes and the hypervisor took meanwhile (the machine's drift shows over minutes, not seconds).
 # UNTIL_QUIET=3600 checks again until one check says quiet, for at most an hour, and stops (nothing
-# run) where none did: make repeatability UNTIL_QUIET=3600 measures only a quiet machine.
+# run) where none did: make repeatability UNTIL_QUIET=3600 measures only a quiet machine, and keeps
+# every check of its wait in bench/results/$(LABEL)-checks.csv.
 MACHINE_CHECK_S ?= 120
 UNTIL_QUIET ?=
 CHECK_MACHINE := .venvs/$(firstword $(BACKENDS))/bin/python workflow/scripts/check_machine.py --seconds $(MACHINE_CHECK_S) \
@@ -61,7 +62,7 @@ THREADS ?=
 LABEL := $(if $(THREADS),threads-$(THREADS),default)
 repeatability: setup
 	mkdir -p bench/work && $(CHECK_MACHINE) $(if $(THREADS),--threads $(THREADS)) --json bench/results/$(LABEL)-check.json \
-	  > bench/work/$(LABEL)-check.txt
+	  --log bench/results/$(LABEL)-checks.csv > bench/work/$(LABEL)-check.txt
 	.venvs/driver/bin/python bench/repeatability.py --label $(LABEL) --timing "$(if $(THREADS),threads: $(THREADS))" \
 	  --machine-check bench/work/$(LABEL)-check.txt --machine-check-json bench/results/$(LABEL)-check.json \
 	  --output bench/results/$(LABEL).md

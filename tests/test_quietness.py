@@ -1,14 +1,17 @@
 """The machine check before a long run (`make machine-check`): the verdict on known numbers, the
 CPU shares from /proc/stat's counters, and the command itself for a few seconds."""
+import csv
 import json
 import math
+import re
 import subprocess
 
 import numpy as np
 import pytest
 from conftest import REPO
-from posebench.quietness import machine_shares, quietness, render, sample, until_quiet, window_scatter
-from posebench.statistics import t_half_width
+from posebench.quietness import (check_record, machine_shares, quietness, render, sample, until_quiet, wait_text,
+                                 window_scatter)
+from posebench.statistics import percent_text, t_half_width
 
 PYTHON = str(REPO / ".venvs" / "mmpose1" / "bin" / "python")
 QUIET = [100 * math.exp(x) for x in (-0.01, 0.01) * 10]  # a scatter of about 1%
@@ -76,10 +79,23 @@ def test_waiting_for_a_quiet_machine_checks_again_until_one_check_says_quiet_or_
                         report=lambda attempt, check: reported.append((attempt, check["quiet"])))
     assert found["quiet"] and found["checks"] == 3 and reported == [(1, False), (2, False), (3, True)]
     assert render(found, 120, "vm")[0] == "machine: vm, probed for 120 s (20 readings), check 3 of a wait for a quiet one"
+    # every check's forecast and probe median stay with the answer: the wait in a phrase
+    assert [check["median"] for check in found["waited"]] == [noisy["median"], noisy["median"], quiet["median"]]
+    medians = sorted([quiet["median"], noisy["median"]])
+    assert wait_text(found["waited"]) == "forecasts ±%s–%s, probe medians %.0f–%.0f GFLOP/s" % (
+        percent_text(quiet["reachable_half_width"]), percent_text(noisy["reachable_half_width"]), *medians)
     # past the deadline the last noisy check is the answer, not another check
     verdicts, now = iter([noisy, noisy, quiet]), iter([0, 120, 250])
     found = until_quiet(lambda: next(verdicts), 200, clock=lambda: next(now))
     assert not found["quiet"] and found["checks"] == 2
+
+
+def test_a_checks_row_in_a_waits_log_is_flat_and_dated():
+    found = quietness(QUIET, 0.01, 0.002, 0.03, 8, ONE_PER_WINDOW)
+    record = check_record(4, found, 1764763200.0)
+    assert record["check"] == 4 and record["ended_utc"] == "2025-12-03T12:00:00Z"
+    assert record["quiet"] is True and record["reasons"] == "" and record["target"] == 0.03
+    assert record["others_share"] == 0.01 and record["median"] == round(found["median"], 1)
 
 
 def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
@@ -107,7 +123,8 @@ def test_a_wait_for_a_quiet_machine_that_never_comes_exits_1_and_writes_no_figur
     config = tmp_path / "config.yaml"
     config.write_text("timing: {target: 0.000001, max_rounds: 8}\n")  # no machine is this quiet
     done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--until-quiet", "3",
-                           "--config", str(config), "--json", str(tmp_path / "check.json")],
+                           "--config", str(config), "--json", str(tmp_path / "check.json"),
+                           "--log", str(tmp_path / "checks.csv")],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     progress, verdict = done.stderr.splitlines()[:-1], done.stderr.splitlines()[-1]
@@ -116,5 +133,10 @@ def test_a_wait_for_a_quiet_machine_that_never_comes_exits_1_and_writes_no_figur
     # a second of readings cannot say how far a round's window scatters, and says so (beside the CPU
     # other processes took, where tests run alongside)
     assert "readings are too few for two windows of a round's span: probe for longer" in verdict
+    assert re.search(r"; forecasts none, probe medians \d+–\d+ GFLOP/s\)$", verdict), verdict
     assert "check %d of a wait for a quiet one" % len(progress) in done.stdout.splitlines()[0]
     assert not (tmp_path / "check.json").exists()
+    # the log holds every check the wait made, a row each, with its reasons
+    rows = list(csv.DictReader((tmp_path / "checks.csv").open()))
+    assert [row["check"] for row in rows] == [str(n) for n in range(1, len(progress) + 1)]
+    assert all(row["quiet"] == "False" and "too few" in row["reasons"] for row in rows)

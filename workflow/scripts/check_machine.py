@@ -3,8 +3,10 @@
 the CPU time other processes and the hypervisor took meanwhile, and says how narrow the intervals
 can get (`make machine-check`). Exits 0 either way: the verdict is information, not an error;
 with --until-quiet it checks again until one check says quiet, and exits 1 where none did in time
-(`make repeatability UNTIL_QUIET=3600` waits so, and runs nothing on a machine that stayed noisy)."""
+(`make repeatability UNTIL_QUIET=3600` waits so, and runs nothing on a machine that stayed noisy).
+--log keeps every check's figures, a row each as it ends."""
 import argparse
+import csv
 import json
 import socket
 import sys
@@ -14,7 +16,7 @@ from pathlib import Path
 import yaml
 from posebench.environment import cpu_model, default_threads
 from posebench.probe import probe_kernel
-from posebench.quietness import quietness, render, sample, until_quiet
+from posebench.quietness import CHECK_LOG_FIELDS, check_record, quietness, render, sample, until_quiet, wait_text
 from posebench.timing import prepare_device
 
 
@@ -38,6 +40,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures and every reading here")
     parser.add_argument("--until-quiet", type=float, default=0, metavar="SECONDS",
                         help="check again until a check says quiet, for at most this long; exit 1 if none did")
+    parser.add_argument("--log", type=Path, help="a CSV row here for every check, written as it ends")
     args = parser.parse_args()
     target, max_rounds = timing_goal(args.config)
     import torch
@@ -50,16 +53,41 @@ def main() -> None:
         found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds,
                           args.seconds)
         # every reading, so that the verdict can be checked against the rounds of a run that follows
-        return dict(found, target=target, probe_gflops_per_s=sampled["gflops"], load1=sampled["load1"])
+        return dict(found, probe_gflops_per_s=sampled["gflops"], load1=sampled["load1"])
 
-    found = until_quiet(check, args.until_quiet, report=report_progress) if args.until_quiet else check()
+    log = CheckLog(args.log) if args.log else None
+
+    def report(attempt: int, found: dict) -> None:
+        report_progress(attempt, found)
+        if log:
+            log.write(check_record(attempt, found, time.time()))
+
+    found = until_quiet(check, args.until_quiet, report=report) if args.until_quiet else check()
+    if log and not args.until_quiet:
+        log.write(check_record(1, found, time.time()))
     print("\n".join(render(found, args.seconds, "%s (%s, %d threads)" % (
         socket.gethostname(), cpu_model(), torch.get_num_threads()))))
     if args.until_quiet and not found["quiet"]:
-        sys.exit("check_machine.py: no check in %.0f s said quiet (%d checks, the last: %s)"
-                 % (args.until_quiet, found["checks"], "; ".join(found["reasons"])))
+        sys.exit("check_machine.py: no check in %.0f s said quiet (%d checks, the last: %s; %s)"
+                 % (args.until_quiet, found["checks"], "; ".join(found["reasons"]), wait_text(found["waited"])))
     if args.json:
         args.json.write_text(json.dumps(found, indent=1) + "\n")
+
+
+class CheckLog:
+    """A wait's log: the header at once, then a row for every check as it ends, so that a wait
+    that is stopped still holds the checks it made."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("w", newline="")
+        self.writer = csv.DictWriter(self.handle, ["check", "ended_utc"] + CHECK_LOG_FIELDS + ["reasons"])
+        self.writer.writeheader()
+        self.handle.flush()
+
+    def write(self, record: dict) -> None:
+        self.writer.writerow(record)
+        self.handle.flush()
 
 
 def report_progress(attempt: int, found: dict) -> None:

@@ -22,6 +22,9 @@ WINDOW_S = 2.0
 # other processes' share of the machine's CPU time above which a run is not alone: the idle 2-core
 # VM here spends under 1% on its own daemons
 MAX_OTHERS_SHARE = 0.05
+# a check's figures in a wait's log, one row a check, after its number and end time
+CHECK_LOG_FIELDS = ["median", "p10", "p90", "scatter", "reachable_half_width", "target", "others_share",
+                    "steal_share", "quiet"]
 PROC_STAT_FIELDS = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
 
 
@@ -94,22 +97,41 @@ def quietness(gflops: Sequence[float], others_share: float, steal_share: float, 
             "p10": float(np.percentile(readings, 10)), "p90": float(np.percentile(readings, 90)),
             "reading_scatter": window_scatter(logs, 1), "window": window, "scatter": scatter,
             "reachable_half_width": reach, "others_share": others_share,
-            "steal_share": steal_share, "max_rounds": max_rounds, "quiet": not reasons, "reasons": reasons}
+            "steal_share": steal_share, "target": target, "max_rounds": max_rounds, "quiet": not reasons,
+            "reasons": reasons}
 
 
 def until_quiet(check: Callable[[], Dict[str, object]], seconds: float,
                 clock: Callable[[], float] = time.monotonic,
                 report: Callable[[int, Dict[str, object]], None] = lambda attempt, found: None) -> Dict[str, object]:
     """Checks one after another until one says quiet or `seconds` have passed since the first began;
-    the last check's figures, with how many checks it took. A noisy hour passes: a run that waits
-    for a quiet check gets the quiet machine its figures ask for (README, make repeatability)."""
-    end, attempt = clock() + seconds, 0
+    the last check's figures, with how many checks it took and every check's forecast and probe
+    median (`waited`). A noisy hour passes: a run that waits for a quiet check gets the quiet machine
+    its figures ask for (README, make repeatability)."""
+    end, waited = clock() + seconds, []
     while True:
-        attempt += 1
         found = check()
-        report(attempt, found)
+        waited.append({"reachable_half_width": found["reachable_half_width"], "median": found["median"]})
+        report(len(waited), found)
         if found["quiet"] or clock() >= end:
-            return dict(found, checks=attempt)
+            return dict(found, checks=len(waited), waited=waited)
+
+
+def wait_text(waited: Sequence[Dict[str, float]]) -> str:
+    """A wait's checks in a phrase: the range of their forecasts and of their probe medians."""
+    forecasts = [check["reachable_half_width"] for check in waited if not np.isnan(check["reachable_half_width"])]
+    medians = [check["median"] for check in waited]
+    forecast_range = "±%s–%s" % (percent_text(min(forecasts)), percent_text(max(forecasts))) if forecasts else "none"
+    return "forecasts %s, probe medians %.0f–%.0f GFLOP/s" % (forecast_range, min(medians), max(medians))
+
+
+def check_record(attempt: int, found: Dict[str, object], ended: float) -> Dict[str, object]:
+    """One check as a flat row of a wait's log (check_machine.py --log)."""
+    record = {"check": attempt, "ended_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ended))}
+    # GFLOP/s to a tenth, shares and widths to a hundredth of a percent: the readings' own precision
+    record.update({field: round(found[field], 1 if field in ("median", "p10", "p90") else 4)
+                   if isinstance(found[field], float) else found[field] for field in CHECK_LOG_FIELDS})
+    return dict(record, reasons="; ".join(found["reasons"]))
 
 
 def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
