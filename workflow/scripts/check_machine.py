@@ -58,13 +58,13 @@ def main() -> None:
     log = CheckLog(args.log) if args.log else None
 
     def report(attempt: int, found: dict) -> None:
-        report_progress(attempt, found)
+        if args.until_quiet:
+            report_progress(attempt, found)
         if log:
             log.write(check_record(attempt, found, time.time()))
 
-    found = until_quiet(check, args.until_quiet, report=report) if args.until_quiet else check()
-    if log and not args.until_quiet:
-        log.write(check_record(1, found, time.time()))
+    # without a wait, until_quiet makes the one check: a single check is logged the same way
+    found = until_quiet(check, args.until_quiet, report=report)
     print("\n".join(render(found, args.seconds, "%s (%s, %d threads)" % (
         socket.gethostname(), cpu_model(), torch.get_num_threads()))))
     if args.until_quiet and not found["quiet"]:
