@@ -6,8 +6,10 @@ gets once and keeps (where its memory lands, its threads' placement)?
 configured budget), with the probe after it, while the others wait. A two-way analysis of
 variance of log FPS over process and pass then tells a process's own speed (the same in all its
 windows) from the machine's moves (the same for every process in one pass) and from what is left.
-Each window also records the minor page faults and the involuntary context switches of its
-iterations (getrusage): what the system took from the process while it ran.
+With `--processes 1` one process times its windows one after another: a timeline of its speed and
+the probe's, a window at a time. Each window also records the minor page faults and the
+involuntary context switches of its iterations (getrusage): what the system took from the process
+while it ran.
 
 Run with the driver's interpreter, from the repository root, after `make setup`:
     .venvs/driver/bin/python bench/round_scatter.py --model res50_coco_256x192 --batch-size 1 \\
@@ -133,12 +135,19 @@ def analyse(windows, args) -> str:
         args.model, args.batch_size, windows["process"].nunique(), windows["pass"].nunique(), args.threads or "default",
         args.allocator),
         "", "Command: `.venvs/driver/bin/python bench/round_scatter.py %s`" % " ".join(sys.argv[1:]), ""]
-    for column, name in (("log_fps", "FPS"), ("log_probe", "probe")):
-        split = two_way(windows.pivot(index="process", columns="pass", values=column).to_numpy())
-        lines.append("- %s: the processes' means scatter ±%.1f%% (p = %.2g), the passes' means ±%.1f%% (p = %.2g), "
-                     "a window beyond both ±%.1f%%" % (
-                         name, 100 * split["process"], split["process_p"], 100 * split["pass"], split["pass_p"],
-                         100 * split["residual"]))
+    # with one process there is nothing to split: its windows follow the machine and its own state together
+    if windows["process"].nunique() > 1:
+        for column, name in (("log_fps", "FPS"), ("log_probe", "probe")):
+            split = two_way(windows.pivot(index="process", columns="pass", values=column).to_numpy())
+            lines.append("- %s: the processes' means scatter ±%.1f%% (p = %.2g), the passes' means ±%.1f%% (p = %.2g), "
+                         "a window beyond both ±%.1f%%" % (
+                             name, 100 * split["process"], split["process_p"], 100 * split["pass"], split["pass_p"],
+                             100 * split["residual"]))
+    for column, name in (("fps", "FPS"), ("probe", "probe")):
+        low, middle, high = np.percentile(windows[column], [10, 50, 90])
+        scatter = np.log(windows[column]).std()
+        lines.append("- a window's %s: median %.3g, 10th–90th percentile %.3g–%.3g (the 90th over the 10th: %.2f), "
+                     "scatter ±%.1f%%" % (name, middle, low, high, high / low, 100 * scatter))
     lines.append("- window FPS against the probe: r = %.2f; minor page faults %.0f an iteration, %.0f%% of the CPU "
                  "time in the kernel" % (np.corrcoef(windows["log_fps"], windows["log_probe"])[0, 1],
                                          windows["faults_per_iteration"].median(), 100 * windows["system_share"].median()))
@@ -156,7 +165,7 @@ def main() -> None:
     parser.add_argument("--policy", help=argparse.SUPPRESS)
     parser.add_argument("--model", default="res50_coco_256x192")
     parser.add_argument("--batch-size", type=int, default=1)
-    parser.add_argument("--processes", type=int, default=6)
+    parser.add_argument("--processes", type=int, default=6, help="1: one process's windows over time, no analysis of variance")
     parser.add_argument("--passes", type=int, default=8, help="windows per process, one pass over the processes each")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--allocator", choices=ALLOCATORS, default=CACHING_ALLOCATOR, help="as timing.allocator")
