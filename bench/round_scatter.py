@@ -145,7 +145,7 @@ def analyse(windows, args) -> str:
                              100 * split["residual"]))
     for column, name in (("fps", "FPS"), ("probe", "probe")):
         low, middle, high = np.percentile(windows[column], [10, 50, 90])
-        scatter = np.log(windows[column]).std()
+        scatter = windows["log_" + column].std()  # the log columns assigned above
         lines.append("- a window's %s: median %.3g, 10th–90th percentile %.3g–%.3g (the 90th over the 10th: %.2f), "
                      "scatter ±%.1f%%" % (name, middle, low, high, high / low, 100 * scatter))
     lines.append("- window FPS against the probe: r = %.2f; minor page faults %.0f an iteration, %.0f%% of the CPU "
