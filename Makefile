@@ -58,8 +58,10 @@ machine-check: setup
 # each cell took (bench/results/default.md); the round jobs' wall time by phase beside it.
 # THREADS runs the same with that many CPU threads a round (the check too), under its own label:
 #   make repeatability THREADS=1
+# LABEL names a pair of its own (bench/results/$(LABEL).md), leaving the default's figures alone:
+#   make repeatability LABEL=noisy-hour
 THREADS ?=
-LABEL := $(if $(THREADS),threads-$(THREADS),default)
+LABEL ?= $(if $(THREADS),threads-$(THREADS),default)
 repeatability: setup
 	mkdir -p bench/work && $(CHECK_MACHINE) $(if $(THREADS),--threads $(THREADS)) --json bench/results/$(LABEL)-check.json \
 	  --log bench/results/$(LABEL)-checks.csv > bench/work/$(LABEL)-check.txt

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 import yaml  # noqa: E402
-from posebench.measurements import read_table, run_probe_medians  # noqa: E402
+from posebench.measurements import placement_effect, read_table, run_probe_medians  # noqa: E402
 from posebench.records import write_text  # noqa: E402
 from posebench.repeatability import paired_cells, render  # noqa: E402
 from posebench.workspace import copy_workflow  # noqa: E402
@@ -94,12 +94,14 @@ def main() -> None:
     else:
         seconds = [run(folder, args.models, timing, args.cores, args.config) for folder in folders]
     results = [folder / "results" for folder in folders]
-    probes = [run_probe_medians(read_table(r / "measurements.csv")) for r in results]
+    measurements = [read_table(r / "measurements.csv") for r in results]
+    probes = [run_probe_medians(table) for table in measurements]
     pairs = paired_cells(*(read_table(r / "cells.csv") for r in results), run_probes=(probes[0], probes[1]))
     text = render(pairs, "`%s` (%d models; run A %.0f s, run B %.0f s)"
                   % (timing, len(args.models), seconds[0], seconds[1]), min_rounds(args.timing),
                   args.machine_check.read_text() if args.machine_check else "",
-                  json.loads(args.machine_check_json.read_text()) if args.machine_check_json else None)
+                  json.loads(args.machine_check_json.read_text()) if args.machine_check_json else None,
+                  {"A": placement_effect(measurements[0]), "B": placement_effect(measurements[1])})
     print(text)
     if args.output:
         write_text(args.output, text)

@@ -9,7 +9,9 @@ windows) from the machine's moves (the same for every process in one pass) and f
 With `--processes 1` one process times its windows one after another: a timeline of its speed and
 the probe's, a window at a time. Each window also records the minor page faults and the
 involuntary context switches of its iterations (getrusage): what the system took from the process
-while it ran.
+while it ran; and the round trip between the first two CPUs right before and right after it
+(posebench/placement.py), so that windows with the CPUs apart at both ends can be set beside those
+with them together at both.
 
 Run with the driver's interpreter, from the repository root, after `make setup`:
     .venvs/driver/bin/python bench/round_scatter.py --model res50_coco_256x192 --batch-size 1 \\
@@ -37,6 +39,7 @@ def serve(args) -> None:
     read from stdin, answering with it as a JSON line."""
     from posebench.backends import get_backend
     from posebench.environment import default_threads
+    from posebench.placement import core_round_trip_ns
     from posebench.probe import probe_kernel
     from posebench.records import read_json
     from posebench.timing import device_synchronizer, prepare_device, run_iterations
@@ -55,6 +58,7 @@ def serve(args) -> None:
         run_iterations(step, synchronize, dict(policy, iterations=1), quiet)  # the round's warm-ups
         print("ready", flush=True)
         for _ in sys.stdin:
+            round_trip_before = core_round_trip_ns()
             before = resource.getrusage(resource.RUSAGE_SELF)
             started = time.time()
             measured = run_iterations(step, synchronize, dict(policy, warmup=0), quiet)
@@ -65,7 +69,8 @@ def serve(args) -> None:
                 "involuntary_switches": after.ru_nivcsw - before.ru_nivcsw,
                 "cpu_seconds": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
                 "system_seconds": after.ru_stime - before.ru_stime,
-                "wall_seconds": sum(measured["seconds"]),
+                "wall_seconds": sum(measured["seconds"]), "round_trip_before": round_trip_before,
+                "round_trip_after": core_round_trip_ns(),
             }), flush=True)
 
 
@@ -151,11 +156,32 @@ def analyse(windows, args) -> str:
     lines.append("- window FPS against the probe: r = %.2f; minor page faults %.0f an iteration, %.0f%% of the CPU "
                  "time in the kernel" % (np.corrcoef(windows["log_fps"], windows["log_probe"])[0, 1],
                                          windows["faults_per_iteration"].median(), 100 * windows["system_share"].median()))
+    if "round_trip_before" in windows and windows["round_trip_before"].notna().any():
+        lines.append(placement_line(windows))
     per_process = windows.groupby("process").agg(
         fps=("fps", "mean"), probe=("probe", "median"), faults_per_iteration=("faults_per_iteration", "median"),
         involuntary_switches=("involuntary_switches", "median"), system_share=("system_share", "median"))
     lines += ["", per_process.round(3).to_markdown(), ""]
     return "\n".join(lines)
+
+
+def placement_line(windows) -> str:
+    """FPS and probe of the windows with the CPUs apart at both ends against those together at
+    both (measurements.apart_share's rule), with a rank test of the FPS."""
+    from scipy import stats
+
+    from posebench.measurements import apart_share
+
+    state = apart_share(windows.assign(device="cpu"))
+    apart, together = windows[state == 1], windows[state == 0]
+    if not len(apart) or not len(together):
+        return "- the CPUs' placement: %d windows apart, %d together, so no comparison" % (len(apart), len(together))
+    return ("- the CPUs apart at both ends of %d windows, together at both ends of %d: median FPS %.3g against %.3g "
+            "(%.2f×, Mann-Whitney p = %.2g), median probe %.0f against %.0f GFLOP/s"
+            % (len(apart), len(together), apart["fps"].median(), together["fps"].median(),
+               apart["fps"].median() / together["fps"].median(),
+               stats.mannwhitneyu(apart["fps"], together["fps"]).pvalue, apart["probe"].median(),
+               together["probe"].median()))
 
 
 def main() -> None:

@@ -35,8 +35,8 @@ def test_a_machine_that_scatters_or_runs_other_work_is_not_quiet_and_says_why():
     assert not found["quiet"]
     assert found["reasons"] == ["±8.6% is wider than the ±3.0% target", "other processes took 20% of the CPU"]
     lines = render(found, 60, "vm")
-    assert lines[3] == "if the rounds scatter as the probe does, 8 rounds reach ±8.6%"
-    assert lines[4].startswith("not quiet: ±8.6% is wider than the ±3.0% target; other processes took 20%")
+    assert lines[4] == "if the rounds scatter as the probe does, 8 rounds reach ±8.6%"
+    assert lines[5].startswith("not quiet: ±8.6% is wider than the ±3.0% target; other processes took 20%")
     # more rounds narrow what the same scatter allows: 40 rounds reach ±3.3%
     assert quietness(noisy, 0.0, 0.0, 0.03, 40, ONE_PER_WINDOW)["reasons"] == ["±3.3% is wider than the ±3.0% target"]
 
@@ -108,6 +108,9 @@ def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
     recorded = json.loads((tmp_path / "check.json").read_text())
     assert recorded["max_rounds"] == 8 and recorded["target"] == 0.03
     assert len(recorded["probe_gflops_per_s"]) == len(recorded["load1"]) == recorded["readings"] >= 2
+    # with two threads or more the CPUs' placement is read beside every probe reading
+    assert lines[3].startswith("the first two CPUs' round trip: ")
+    assert len(recorded["round_trip_ns"]) in (0, recorded["readings"])
 
 
 def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):

@@ -35,11 +35,12 @@ def test_one_round_falls_back_to_an_interval_over_its_iterations():
     assert np.isnan(cell["between_round_cv"])
 
 
-def timing_record(model, round_number, seconds, probe=(400.0, 400.0), device="cpu"):
+def timing_record(model, round_number, seconds, probe=(400.0, 400.0), device="cpu", round_trip=(230.0, 240.0)):
     batch = {"status": "measured", "seconds": seconds, "fps_mean": float(np.mean(1 / np.array(seconds))),
              "fps_std": float(np.std(1 / np.array(seconds))), "iterations": len(seconds), "warmup": 5,
-             "capped": False, "probe_before": {"probe_gflops_per_s": probe[0], "load1": 0.5, "runnable": 2},
-             "probe_after": {"probe_gflops_per_s": probe[1], "load1": 0.6, "runnable": 3}}
+             "capped": False, "probe_before": {"probe_gflops_per_s": probe[0], "load1": 0.5, "runnable": 2,
+                                               "round_trip_ns": round_trip[0]},
+             "probe_after": {"probe_gflops_per_s": probe[1], "load1": 0.6, "runnable": 3, "round_trip_ns": round_trip[1]}}
     return {"id": model, "device": device, "runtime": "eager", "round": round_number, "host": "node1",
             "started_at": "2026-11-25T00:00:0%d+00:00" % round_number, "ended_at": None, "threads": 2,
             "environment": {"host": "node1", "backend": "mmpose1"}, "peak": {"gflops_per_s": 450.0},
@@ -134,8 +135,8 @@ def test_the_tidy_table_has_a_row_per_round_with_probe_load_and_host():
     table = measurement_table([timing_record("m", 2, STEADY), timing_record("m", 1, [0.2, 0.1])])
     assert list(table["round"]) == [1, 2, 1, 2]  # sorted by cell, then round
     first = table.iloc[0]
-    assert (first["host"], first["probe_before"], first["probe_after"], first["load1_before"], first["runnable_after"]) == (
-        "node1", 400.0, 400.0, 0.5, 3)
+    assert (first["host"], first["probe_before"], first["probe_after"], first["load1_before"], first["runnable_after"],
+            first["round_trip_before"], first["round_trip_after"]) == ("node1", 400.0, 400.0, 0.5, 3, 230.0, 240.0)
     assert first["fps_median"] == pytest.approx(7.5) and first["seconds"] == "0.2 0.1"
 
 

@@ -1,6 +1,6 @@
 """Before a long run: is this machine quiet enough for the timing target? Reads the probe (the
 3x3 convolution every round reads) every half second for --seconds with the rounds' threads, with
-the CPU time other processes and the hypervisor took meanwhile, and says how narrow the intervals
+the CPU time other processes and the hypervisor took meanwhile and where the host put the CPUs, and says how narrow the intervals
 can get (`make machine-check`). Exits 0 either way: the verdict is information, not an error;
 with --until-quiet it checks again until one check says quiet, and exits 1 where none did in time
 (`make repeatability UNTIL_QUIET=3600` waits so, and runs nothing on a machine that stayed noisy).
@@ -50,10 +50,12 @@ def main() -> None:
 
     def check():
         sampled = sample(probe, args.seconds)
+        # the placement matters to rounds of two or more threads only
+        round_trips = sampled["round_trips"] if torch.get_num_threads() > 1 else []
         found = quietness(sampled["gflops"], sampled["others_share"], sampled["steal_share"], target, max_rounds,
-                          args.seconds)
+                          args.seconds, round_trips)
         # every reading, so that the verdict can be checked against the rounds of a run that follows
-        return dict(found, probe_gflops_per_s=sampled["gflops"], load1=sampled["load1"])
+        return dict(found, probe_gflops_per_s=sampled["gflops"], load1=sampled["load1"], round_trip_ns=round_trips)
 
     log = CheckLog(args.log) if args.log else None
 

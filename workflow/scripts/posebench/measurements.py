@@ -8,6 +8,7 @@ from typing import Dict, Iterable, List
 import numpy as np
 import pandas as pd
 
+from .placement import APART_FACTOR
 from .records import content_hash
 from .runtime_names import allocator_of
 from .statistics import cell_statistics, percent_text
@@ -17,6 +18,9 @@ MEASURED = "measured"
 # why a cell is marked unsteady, as cells.csv's `unsteady` column names it
 WIDE = "interval ±%s after %d rounds"
 PROBE_SHIFTED = "probe %.0f%% %s the run's median"
+# beside a wide interval: the host moved the CPUs apart under some of its rounds, not all
+APART = "CPUs apart in %d%% of its rounds"
+ROUND_TRIP_COLUMNS = ["round_trip_before", "round_trip_after"]
 
 
 def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
@@ -45,6 +49,7 @@ def round_rows(record: Dict[str, object]) -> List[Dict[str, object]]:
             "probe_before": before.get("probe_gflops_per_s"), "probe_after": after.get("probe_gflops_per_s"),
             "load1_before": before.get("load1"), "load1_after": after.get("load1"),
             "runnable_before": before.get("runnable"), "runnable_after": after.get("runnable"),
+            "round_trip_before": before.get("round_trip_ns"), "round_trip_after": after.get("round_trip_ns"),
             "peak_gflops_per_s": (record.get("peak") or {}).get("gflops_per_s"),
             "peak_memory_mib": batch.get("peak_memory_mib"), "model_memory_mib": record.get("model_memory_mib"),
             "max_relative_difference": agreement.get("max_relative_difference"),
@@ -84,12 +89,26 @@ def mean_probe_reading(table: pd.DataFrame) -> pd.Series:
     return (table["probe_before"] + table["probe_after"]) / 2
 
 
+def apart_share(measurements: pd.DataFrame) -> pd.Series:
+    """Each round's (each row's) share of its round-trip readings (before and after its
+    iterations) that read the CPUs apart: over APART_FACTOR times the 10th percentile of its
+    device's readings in the run. NaN where a round has none (one CPU, or recorded before them)."""
+    trips = measurements.reindex(columns=ROUND_TRIP_COLUMNS).astype(float)
+    readings = pd.concat([trips[name] for name in ROUND_TRIP_COLUMNS])
+    together = readings.groupby(pd.concat([measurements["device"]] * len(ROUND_TRIP_COLUMNS))).quantile(0.1)
+    threshold = APART_FACTOR * measurements["device"].map(together)
+    apart = trips.gt(threshold, axis=0).astype(float).where(trips.notna())
+    return apart.mean(axis=1)
+
+
 def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     """Each round's probe drift (after / before - 1), its offset from the run's median probe
     (the further of before and after), its shift (its mean reading / the run's median - 1,
-    signed), and its FPS per GFLOP/s of probe (the round's mean reading): times a reference
-    probe, the FPS it would read on a machine of that speed."""
+    signed), its FPS per GFLOP/s of probe (the round's mean reading): times a reference
+    probe, the FPS it would read on a machine of that speed; and the share of its round trips
+    that read the CPUs apart."""
     table = measurements.copy()
+    table["apart"] = apart_share(table)
     median = table["device"].map(run_probe_medians(table))
     mean_reading = mean_probe_reading(table)
     table["probe_drift"] = (table["probe_after"] / table["probe_before"] - 1).abs()
@@ -99,6 +118,25 @@ def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     table["probe_shift"] = mean_reading / median - 1
     table["fps_per_probe"] = table["fps_mean"] / mean_reading
     return table
+
+
+def placement_effect(measurements: pd.DataFrame) -> pd.DataFrame:
+    """Per batch size, the share of measured rounds with the CPUs apart at both ends (apart_share
+    1) and together at both, and, over the cells with rounds of both, the median of the ratio of
+    the mean FPS of their rounds apart to that of their rounds together: how much the host's
+    placement moved that batch size's numbers in this run."""
+    rounds = measurements[measurements["status"] == MEASURED].assign(apart=lambda table: apart_share(table))
+    rounds = rounds[rounds["apart"].isin([0.0, 1.0])]
+    by_state = rounds.groupby(CELL_KEYS + ["apart"])["fps_mean"].mean().unstack("apart")
+    ratios = (by_state.get(1.0) / by_state.get(0.0)).dropna() if {0.0, 1.0} <= set(by_state.columns) else pd.Series(
+        dtype=float, index=by_state.index[:0])
+    rows = []
+    for size, sized in rounds.groupby("batch_size"):
+        sized_ratios = ratios[ratios.index.get_level_values("batch_size") == size]
+        rows.append({"batch_size": size, "rounds": len(sized), "apart_share": float(sized["apart"].mean()),
+                     "cells_both": len(sized_ratios), "apart_over_together": float(sized_ratios.median())
+                     if len(sized_ratios) else float("nan")})
+    return pd.DataFrame(rows, columns=["batch_size", "rounds", "apart_share", "cells_both", "apart_over_together"])
 
 
 def interval_wider(half_width: float, target: float) -> bool:
@@ -113,11 +151,14 @@ def probe_shifted(shift: float, max_probe_deviation: float) -> bool:
 
 def unsteady_reasons(cell: Dict[str, float], target: float, max_probe_deviation: float) -> str:
     """Why a cell is not known to the target: its interval is still wider than the target (after
-    every round it was given), or the machine was clearly faster or slower than the run's
-    median under most of its rounds (the median round's probe shift)."""
+    every round it was given; with the share of its rounds the CPUs were apart, where they moved
+    under it), or the machine was clearly faster or slower than the run's median under most of
+    its rounds (the median round's probe shift)."""
     reasons = []
     if interval_wider(cell["ci_half_width"], target):
         reasons.append(WIDE % (percent_text(cell["ci_half_width"]), cell["rounds"]))
+        if 0 < cell.get("apart_share", 0) < 1:
+            reasons.append(APART % round(100 * cell["apart_share"]))
     if probe_shifted(cell["probe_shift"], max_probe_deviation):
         side = "below" if cell["probe_shift"] < 0 else "above"
         reasons.append(PROBE_SHIFTED % (100 * abs(cell["probe_shift"]), side))
@@ -156,6 +197,7 @@ def summarize_cell(rounds: pd.DataFrame, target: float, max_probe_deviation: flo
         probe_drift=float(rounds["probe_drift"].max()), probe_offset=float(rounds["probe_offset"].max()),
         probe_shift=float(rounds["probe_shift"].median()),
         fps_per_probe=float(rounds["fps_per_probe"].mean()),
+        apart_share=float(rounds["apart"].mean()),
         peak_gflops_per_s=float(rounds["peak_gflops_per_s"].median()),
         # memory: the highest peak of any round's timed iterations, the model's usual footprint
         peak_memory_mib=rounds["peak_memory_mib"].max(),

@@ -1,13 +1,16 @@
 """The machine's speed and load while a measurement runs: a short fixed kernel (a 3x3
 convolution, well under a second) timed right before and right after each batch size's timed
 iterations (after the model's warm-ups: a cold process reads slow), and the
-load average with the count of runnable processes. On a shared machine a slow spell shows up
-here as it does in the model's FPS, so a measurement can be flagged or scaled by it."""
+load average with the count of runnable processes, and where the host has put the first two CPUs
+(posebench/placement.py). On a shared machine a slow spell shows up here as it does in the model's
+FPS, so a measurement can be flagged or scaled by it."""
 from __future__ import annotations
 
 import statistics
 import time
 from typing import Any, Callable, Dict
+
+from .placement import core_round_trip_ns
 
 # 2 x 4 x 128 x 128 x 9 x 48 x 48 = 2.7 GFLOP a call: about 6 ms at 450 GFLOP/s
 PROBE_SHAPE = {"batch": 4, "channels": 128, "side": 48}
@@ -60,10 +63,15 @@ def machine_load() -> Dict[str, float]:
 
 
 def probe_state(probe: Callable[[], float]) -> Dict[str, float]:
-    """The probe's GFLOP/s and the load, as one snapshot, with the wall time the probe took."""
+    """The probe's GFLOP/s, the load and the first two CPUs' round trip (where there are two), as
+    one snapshot, with the wall time they took."""
     start = time.perf_counter()
     gflops = probe()
-    return dict(machine_load(), probe_gflops_per_s=gflops, probe_seconds=time.perf_counter() - start)
+    state = dict(machine_load(), probe_gflops_per_s=gflops)
+    round_trip = core_round_trip_ns()
+    if round_trip is not None:
+        state["round_trip_ns"] = round_trip
+    return dict(state, probe_seconds=time.perf_counter() - start)
 
 
 def peak_gflops(device: str, repeats: int = 5) -> Dict[str, float]:

@@ -1,7 +1,9 @@
 """Is this machine quiet enough for the timing target? A couple of minutes of the probe
 (posebench/probe.py) before a long run says how far the machine's speed scatters, how much CPU
 other processes take, and how much the hypervisor steals; from the scatter, the narrowest interval
-`max_rounds` rounds could reach if the rounds scattered as the machine does. A round averages the
+`max_rounds` rounds could reach if the rounds scattered as the machine does; and whether the host
+moved the first two CPUs apart and back (posebench/placement.py), which moves small operations'
+speed at two threads while the probe's stays. A round averages the
 machine over its warm-ups and timed iterations, about 2.2 s per batch size here
 (bench/results/default-round-cost.md), so the scatter is that of the probe's mean over windows of
 WINDOW_S: single readings dip further than a round does. Where the reachable width is wider than
@@ -14,6 +16,7 @@ from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 
+from .placement import APART_FACTOR, helper_cpu_seconds
 from .probe import probe_state
 from .statistics import percent_text, t_half_width
 
@@ -22,15 +25,18 @@ WINDOW_S = 2.0
 # other processes' share of the machine's CPU time above which a run is not alone: the idle 2-core
 # VM here spends under 1% on its own daemons
 MAX_OTHERS_SHARE = 0.05
+# readings of the CPUs apart above which the host is moving them: single readings of a steady
+# placement strayed past the apart threshold in 1-2% of a check's here
+MAX_APART_SHARE = 0.1
 # a check's figures in a wait's log, one row a check, after its number and end time
 CHECK_LOG_FIELDS = ["median", "p10", "p90", "scatter", "reachable_half_width", "target", "others_share",
-                    "steal_share", "quiet"]
+                    "steal_share", "apart_share", "quiet"]
 PROC_STAT_FIELDS = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"]
 
 
 def cpu_times() -> Dict[str, float]:
     """The machine's CPU seconds by kind since boot (all CPUs, /proc/stat's first line), and this
-    process's own (its threads included); empty where there is no /proc/stat."""
+    process's own (its threads and children included); empty where there is no /proc/stat."""
     try:
         with open("/proc/stat") as handle:
             fields = handle.readline().split()[1:1 + len(PROC_STAT_FIELDS)]
@@ -39,7 +45,8 @@ def cpu_times() -> Dict[str, float]:
     ticks = os.sysconf("SC_CLK_TCK")
     times = {name: int(value) / ticks for name, value in zip(PROC_STAT_FIELDS, fields)}
     own = os.times()
-    times["own"] = own.user + own.system
+    # with the round trips' helper and the processes it forked (posebench/placement.py)
+    times["own"] = own.user + own.system + own.children_user + own.children_system + helper_cpu_seconds()
     return times
 
 
@@ -63,7 +70,19 @@ def sample(probe: Callable[[], float], seconds: float, pause_s: float = 0.5,
         readings.append(probe_state(probe))
         sleep(pause_s)
     return dict(machine_shares(before, times()), gflops=[reading["probe_gflops_per_s"] for reading in readings],
-                load1=[reading.get("load1", float("nan")) for reading in readings])
+                load1=[reading.get("load1", float("nan")) for reading in readings],
+                round_trips=[reading["round_trip_ns"] for reading in readings if "round_trip_ns" in reading])
+
+
+def apart(round_trips: Sequence[float]) -> Dict[str, float]:
+    """The share of the round trips that read the CPUs apart (over APART_FACTOR times their 10th
+    percentile), with their 10th and 90th percentiles in nanoseconds; NaN where there are none."""
+    trips = np.asarray(round_trips, dtype=float)
+    if not len(trips):
+        return {"apart_share": float("nan"), "round_trip_p10": float("nan"), "round_trip_p90": float("nan")}
+    together = float(np.percentile(trips, 10))
+    return {"apart_share": float(np.mean(trips > APART_FACTOR * together)), "round_trip_p10": together,
+            "round_trip_p90": float(np.percentile(trips, 90))}
 
 
 def window_scatter(logs: np.ndarray, window: int) -> float:
@@ -76,11 +95,13 @@ def window_scatter(logs: np.ndarray, window: int) -> float:
 
 
 def quietness(gflops: Sequence[float], others_share: float, steal_share: float, target: float,
-              max_rounds: int, seconds: float) -> Dict[str, object]:
+              max_rounds: int, seconds: float, round_trips: Sequence[float] = ()) -> Dict[str, object]:
     """The probe's median, 10th and 90th percentiles, its scatter (the standard deviation of its
     logarithm, a relative one) over single readings and over windows of WINDOW_S, the half-width
-    max_rounds rounds could reach at the windows' scatter, and whether the machine is quiet: that
-    half-width within the target and no other process taking more than MAX_OTHERS_SHARE of the CPU."""
+    max_rounds rounds could reach at the windows' scatter, the CPUs' placement (apart), and whether
+    the machine is quiet: that half-width within the target, no other process taking more than
+    MAX_OTHERS_SHARE of the CPU, and no more than MAX_APART_SHARE of the round trips apart (given
+    the round trips: for rounds of two or more threads)."""
     readings = np.asarray(gflops, dtype=float)
     logs = np.log(readings)
     window = max(1, int(round(WINDOW_S * len(readings) / seconds))) if seconds > 0 else 1
@@ -93,12 +114,17 @@ def quietness(gflops: Sequence[float], others_share: float, steal_share: float, 
         reasons.append("±%s is wider than the ±%s target" % (percent_text(reach), percent_text(target)))
     if others_share > MAX_OTHERS_SHARE:
         reasons.append("other processes took %s of the CPU" % percent_text(others_share))
-    return {"readings": len(readings), "median": float(np.median(readings)),
+    placement = apart(round_trips)
+    if placement["apart_share"] > MAX_APART_SHARE:
+        reasons.append("the host moved the CPUs apart in %s of the readings (round trip %.0f–%.0f ns)"
+                       % (percent_text(placement["apart_share"]), placement["round_trip_p10"],
+                          placement["round_trip_p90"]))
+    return dict(placement, **{"readings": len(readings), "median": float(np.median(readings)),
             "p10": float(np.percentile(readings, 10)), "p90": float(np.percentile(readings, 90)),
             "reading_scatter": window_scatter(logs, 1), "window": window, "scatter": scatter,
             "reachable_half_width": reach, "others_share": others_share,
             "steal_share": steal_share, "target": target, "max_rounds": max_rounds, "quiet": not reasons,
-            "reasons": reasons}
+            "reasons": reasons})
 
 
 def until_quiet(check: Callable[[], Dict[str, object]], seconds: float,
@@ -134,6 +160,13 @@ def check_record(attempt: int, found: Dict[str, object], ended: float) -> Dict[s
     return dict(record, reasons="; ".join(found["reasons"]))
 
 
+def placement_text(found: Dict[str, object]) -> str:
+    if np.isnan(found.get("apart_share", float("nan"))):
+        return "not read (one CPU or one thread)"
+    return "%.0f–%.0f ns (10th–90th percentile), apart in %s of the readings" % (
+        found["round_trip_p10"], found["round_trip_p90"], percent_text(found["apart_share"]))
+
+
 def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
     """The check as lines a reader can paste beside a run's figures."""
     waited = ", check %d of a wait for a quiet one" % found["checks"] if found.get("checks", 1) > 1 else ""
@@ -145,6 +178,7 @@ def render(found: Dict[str, object], seconds: float, host: str) -> List[str]:
            percent_text(found["reading_scatter"])),
         "other processes: %s of the CPU; stolen by the hypervisor: %s"
         % (percent_text(found["others_share"]), percent_text(found["steal_share"])),
+        "the first two CPUs' round trip: %s" % placement_text(found),
         "if the rounds scatter as the probe does, %d rounds reach ±%s"
         % (found["max_rounds"], percent_text(found["reachable_half_width"])),
     ]

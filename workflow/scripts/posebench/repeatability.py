@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .measurements import CELL_KEYS, MEASURED
+from .placement import APART_FACTOR
 from .statistics import geometric_mean, percent_text, sign_test
 
 OFF = 0.10
@@ -110,10 +111,24 @@ def foresight_line(pairs: pd.DataFrame, check: Dict[str, object]) -> str:
                percent_text(widths["b"].median()), within, 2 * len(pairs), percent_text(check["target"])))
 
 
+def placement_line(placements: Dict[str, pd.DataFrame]) -> str:
+    """Per run, how often the host had the CPUs apart and what it did to the FPS (placement_effect)."""
+    parts = []
+    for run, effect in placements.items():
+        sizes = ["%.0f%% of the rounds at batch %d (apart/together FPS %s over %d cells)"
+                 % (100 * row.apart_share, row.batch_size,
+                    "%.3f" % row.apart_over_together if row.cells_both else "n/a", row.cells_both)
+                 for row in effect.itertuples()]
+        parts.append("%s: %s" % (run, ", ".join(sizes) if sizes else "no round trips recorded"))
+    return ("- the CPUs apart (round trip over %.1f× the run's 10th percentile, at both ends of a round): %s"
+            % (APART_FACTOR, "; ".join(parts)))
+
+
 def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str = "",
-           check: Optional[Dict[str, object]] = None) -> str:
-    """The pairs, their summary lines, and the machine check from before the runs where given (its
-    text, and its figures for the forecast against the cells)."""
+           check: Optional[Dict[str, object]] = None, placements: Optional[Dict[str, pd.DataFrame]] = None) -> str:
+    """The pairs, their summary lines, the machine check from before the runs where given (its
+    text, and its figures for the forecast against the cells), and the CPUs' placement in each
+    run where given (placement_effect, by run)."""
     table = pairs.assign(
         a=pairs["fps_mean_a"].round(2), b=pairs["fps_mean_b"].round(2), ratio=pairs["ratio"].round(3),
         scaled_ratio=pairs["scaled_ratio"].round(3), marked_a=pairs["unsteady_a"].fillna(""),
@@ -154,6 +169,8 @@ def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str 
     )
     if check:
         lines.append(foresight_line(pairs, check))
+    if placements:
+        lines.append(placement_line(placements))
     return "\n".join(lines) + "\n"
 
 

@@ -1,0 +1,147 @@
+"""Where the host put the CPUs (posebench/placement.py): the round trip on this machine, a partner
+that never answers, and what the run and the machine check make of the readings, on known numbers."""
+import math
+import os
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import REPO
+from posebench import placement
+from posebench.measurements import apart_share, cell_table, measurement_table, placement_effect
+from posebench.quietness import quietness, render
+from posebench.repeatability import placement_line
+from test_statistics import timing_record
+
+TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
+QUIET = [100 * math.exp(x) for x in (-0.01, 0.01) * 10]
+
+
+def record_forks(monkeypatch):
+    """The pids of the processes os.fork makes from here on (in this process: its children)."""
+    pids, fork = [], os.fork
+
+    def recorded():
+        pid = fork()
+        if pid:
+            pids.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", recorded)
+    return pids
+
+
+def reaped(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="the round trip needs two CPUs")
+def test_the_round_trip_between_two_cpus_is_read_and_its_processes_reaped(monkeypatch):
+    allowed, forked = os.sched_getaffinity(0), record_forks(monkeypatch)
+    found = placement.measure_round_trip_ns()
+    # a byte through a shared page and back, with the interpreter's steps: 0.2-0.6 µs on the VMs here
+    assert 20 < found < 100000
+    assert os.sched_getaffinity(0) == allowed and len(forked) == 2 and all(reaped(pid) for pid in forked)
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="the round trip needs two CPUs")
+def test_a_process_reads_it_through_one_helper_that_does_not_outlive_it():
+    code = ("from posebench import placement; readings = [placement.core_round_trip_ns() for _ in range(20)]; "
+            "print(placement._helper[0].pid, len(placement._helper), placement.helper_cpu_seconds(), *readings)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    pid, helpers, cpu_seconds, *readings = done.stdout.split()
+    assert helpers == "1" and len(readings) == 20 and all(20 < float(reading) < 100000 for reading in readings)
+    # 20 readings of two processes spinning for about 3 ms: a machine check counts it as its own
+    assert float(cpu_seconds) > 0
+    # its parent gone, the helper reads the end of its pipe and exits
+    for _ in range(50):
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the helper %s outlived its process" % pid)
+
+
+def test_one_cpu_has_no_round_trip():
+    code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
+           "from posebench.placement import core_round_trip_ns; print(core_round_trip_ns())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True,
+                          text=True, timeout=60)
+    assert done.stdout == "None\n", done.stderr
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="the round trip needs two CPUs")
+def test_a_partner_that_never_answers_is_killed_at_the_deadline(monkeypatch):
+    forked = record_forks(monkeypatch)
+    monkeypatch.setattr(placement, "_answer", lambda view, cpu, trips: None)
+    monkeypatch.setattr(placement, "DEADLINE_S", 1)
+    started = time.monotonic()
+    assert placement.measure_round_trip_ns() is None
+    assert time.monotonic() - started < 5 and len(forked) == 2 and all(reaped(pid) for pid in forked)
+
+
+def test_a_round_reads_apart_by_the_runs_own_round_trips():
+    table = pd.DataFrame({"device": ["cpu"] * 6 + ["cuda"],
+                          "round_trip_before": [230, 240, 520, 500, 235, None, None],
+                          "round_trip_after": [225, 530, 510, 240, None, None, None]})
+    # the 10th percentile of the cpu's readings is 228.5: apart over 342.75 ns
+    assert apart_share(table).tolist()[:5] == [0.0, 0.5, 1.0, 0.5, 0.0]
+    assert apart_share(table).isna().tolist()[5:] == [True, True]
+    assert apart_share(pd.DataFrame({"device": ["cpu"]})).isna().all()  # recorded before round trips
+
+
+def test_a_wide_cell_says_what_share_of_its_rounds_ran_with_the_cpus_apart():
+    near, far = (230.0, 240.0), (520.0, 530.0)
+    records = [timing_record("moved", 1, [0.1] * 3, round_trip=near), timing_record("moved", 2, [0.2] * 3, round_trip=far),
+               timing_record("moved", 3, [0.1] * 3, round_trip=near), timing_record("moved", 4, [0.2] * 3, round_trip=far),
+               timing_record("stayed", 1, [0.1] * 3, round_trip=far), timing_record("stayed", 2, [0.2] * 3, round_trip=far),
+               timing_record("steady", 1, [0.1] * 3, round_trip=near), timing_record("steady", 2, [0.1] * 3, round_trip=far)]
+    cells = cell_table(measurement_table(records), 0.03, 0.5).set_index(["id", "batch_size"])
+    assert cells.loc[("moved", 1), "apart_share"] == 0.5
+    assert cells.loc[("moved", 1), "unsteady"].endswith("after 4 rounds; CPUs apart in 50% of its rounds")
+    # apart all along: the placement did not move under it, so it is no reason
+    assert cells.loc[("stayed", 1), "unsteady"].endswith("after 2 rounds")
+    # moved, but known to the target: no mark at all
+    assert cells.loc[("steady", 1), "unsteady"] == ""
+
+
+def test_the_run_says_how_the_placement_moved_each_batch_sizes_fps():
+    rows = []
+    for trips, fps in (((230, 235), 10.0), ((520, 510), 8.0), ((240, 530), 9.0), ((500, 505), 8.2), ((228, 231), 10.2)):
+        for size, scale in ((1, 1.0), (10, 0.125)):
+            rows.append({"id": "m", "device": "cpu", "runtime": "eager", "batch_size": size, "status": "measured",
+                         "fps_mean": fps * scale, "round_trip_before": trips[0], "round_trip_after": trips[1]})
+    effect = placement_effect(pd.DataFrame(rows)).set_index("batch_size")
+    # rounds apart at both ends: 8.0 and 8.2; together: 10.0 and 10.2; the mixed round counts in neither
+    assert effect.loc[1, "rounds"] == 4 and effect.loc[1, "apart_share"] == 0.5 and effect.loc[1, "cells_both"] == 1
+    assert effect.loc[1, "apart_over_together"] == pytest.approx(8.1 / 10.1)
+    line = placement_line({"A": placement_effect(pd.DataFrame(rows)),
+                           "B": placement_effect(pd.DataFrame(rows).drop(columns=["round_trip_before", "round_trip_after"]))})
+    assert line == ("- the CPUs apart (round trip over 1.5× the run's 10th percentile, at both ends of a round): A: 50% "
+                    "of the rounds at batch 1 (apart/together FPS 0.802 over 1 cells), 50% of the rounds at batch 10 "
+                    "(apart/together FPS 0.802 over 1 cells); B: no round trips recorded")
+
+
+def test_a_check_whose_cpus_moved_apart_is_not_quiet_and_says_so():
+    moving = [230.0] * 14 + [520.0] * 6  # apart in 30% of the readings
+    found = quietness(QUIET, 0.0, 0.0, 0.03, 8, 40.0, moving)
+    assert not found["quiet"] and found["apart_share"] == pytest.approx(0.3)
+    assert found["reasons"] == ["the host moved the CPUs apart in 30% of the readings (round trip 230–520 ns)"]
+    assert render(found, 40, "vm")[3] == ("the first two CPUs' round trip: 230–520 ns (10th–90th percentile), apart in "
+                                          "30% of the readings")
+    # one stray reading in 20 is no move; apart all along is a steady placement
+    assert quietness(QUIET, 0.0, 0.0, 0.03, 8, 40.0, [230.0] * 19 + [520.0])["quiet"]
+    assert quietness(QUIET, 0.0, 0.0, 0.03, 8, 40.0, [520.0] * 20)["quiet"]
+    # one CPU or one thread: not read, and no reason
+    unread = quietness(QUIET, 0.0, 0.0, 0.03, 8, 40.0)
+    assert unread["quiet"] and render(unread, 40, "vm")[3] == "the first two CPUs' round trip: not read (one CPU or one thread)"
