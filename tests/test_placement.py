@@ -115,21 +115,34 @@ def test_a_wide_cell_says_what_share_of_its_rounds_ran_with_the_cpus_apart():
     assert cells.loc[("steady", 1), "unsteady"] == ""
 
 
-def test_the_run_says_how_the_placement_moved_each_batch_sizes_fps():
-    rows = []
-    for trips, fps in (((230, 235), 10.0), ((520, 510), 8.0), ((240, 530), 9.0), ((500, 505), 8.2), ((228, 231), 10.2)):
-        for size, scale in ((1, 1.0), (10, 0.125)):
-            rows.append({"id": "m", "device": "cpu", "runtime": "eager", "batch_size": size, "status": "measured",
-                         "fps_mean": fps * scale, "round_trip_before": trips[0], "round_trip_after": trips[1]})
-    effect = placement_effect(pd.DataFrame(rows)).set_index("batch_size")
-    # rounds apart at both ends: 8.0 and 8.2; together: 10.0 and 10.2; the mixed round counts in neither
-    assert effect.loc[1, "rounds"] == 4 and effect.loc[1, "apart_share"] == 0.5 and effect.loc[1, "cells_both"] == 1
-    assert effect.loc[1, "apart_over_together"] == pytest.approx(8.1 / 10.1)
-    line = placement_line({"A": placement_effect(pd.DataFrame(rows)),
-                           "B": placement_effect(pd.DataFrame(rows).drop(columns=["round_trip_before", "round_trip_after"]))})
-    assert line == ("- the CPUs apart (round trip over 1.5× the run's 10th percentile, at both ends of a round): A: 50% "
-                    "of the rounds at batch 1 (apart/together FPS 0.802 over 1 cells), 50% of the rounds at batch 10 "
-                    "(apart/together FPS 0.802 over 1 cells); B: no round trips recorded")
+def placement_rounds(model, rounds, size=1):
+    """Measured rounds of one cell: (round trips, probe, FPS) each."""
+    return [{"id": model, "device": "cpu", "runtime": "eager", "batch_size": size, "status": "measured",
+             "fps_mean": fps, "probe_before": probe, "probe_after": probe, "round_trip_before": trips[0],
+             "round_trip_after": trips[1]} for trips, probe, fps in rounds]
+
+
+def test_the_run_says_what_being_apart_did_to_a_rounds_fps_beyond_its_probe():
+    near, far, mixed = (230, 235), (520, 510), (240, 530)
+    # FPS follows the probe one for one, and reads 0.8x with the CPUs apart: the fit finds 0.8
+    # exactly, though the rounds apart ran on a faster machine (the raw ratio would be 9.2 / 10.25)
+    moved = placement_rounds("moved", [(near, 400, 10.0), (far, 440, 8.8), (far, 480, 9.6), (near, 420, 10.5),
+                                       (mixed, 300, 3.0)])
+    stayed = placement_rounds("stayed", [(far, 400, 5.0), (far, 400, 5.0)])
+    table = pd.DataFrame(moved + stayed + placement_rounds("moved", [(near, 400, 1.0), (near, 400, 1.0)], size=10))
+    effect = placement_effect(table).set_index("batch_size")
+    assert effect.loc[1, "rounds"] == 6 and effect.loc[1, "apart_share"] == pytest.approx(4 / 6)  # the mixed one left out
+    assert effect.loc[1, "apart_factor"] == pytest.approx(0.8) and effect.loc[1, "apart_log_se"] == pytest.approx(0, abs=1e-9)
+    # a cell whose rounds were all apart says nothing about the placement, whatever its FPS: only
+    # the error widens
+    scattered = placement_effect(pd.DataFrame(moved + placement_rounds("stayed", [(far, 400, 5.0), (far, 400, 9.0)])))
+    assert scattered.loc[0, "apart_factor"] == pytest.approx(0.8) and scattered.loc[0, "apart_log_se"] > 0.1
+    assert math.isnan(effect.loc[10, "apart_factor"])  # no round apart at batch 10
+    line = placement_line({"A": placement_effect(table),
+                           "B": placement_effect(table.drop(columns=["round_trip_before", "round_trip_after"]))})
+    assert line == ("- the CPUs apart (round trip over 1.5× the run's 10th percentile, at both ends of a round), and "
+                    "what it did to a round's FPS beyond its probe (± a standard error): A: 67% of the rounds at batch 1 "
+                    "(FPS ×0.800 ± 0.0%), 0% of the rounds at batch 10 (too few of one kind); B: no round trips recorded")
 
 
 def test_a_check_whose_cpus_moved_apart_is_not_quiet_and_says_so():

@@ -120,23 +120,38 @@ def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def apart_fit(rounds: pd.DataFrame) -> Dict[str, float]:
+    """Over rounds with the CPUs apart (1) or together (0) at both ends: least squares of each
+    round's log FPS on whether they were apart and on its probe shift (log), all three taken about
+    their cell's means (a cell's own level drops out, and a cell whose rounds were all one way
+    says nothing about the placement). The factor being apart put on FPS beyond what the probe
+    saw, and its standard error in log terms; NaN with fewer than two rounds of each kind."""
+    counts = rounds["apart"].value_counts()
+    if min(counts.get(0.0, 0), counts.get(1.0, 0)) < 2:
+        return {"apart_factor": float("nan"), "apart_log_se": float("nan")}
+    variables = pd.DataFrame({"log_fps": np.log(rounds["fps_mean"]), "apart": rounds["apart"],
+                              "log_probe": np.log1p(rounds["probe_shift"])})
+    centred = variables - variables.groupby([rounds[key] for key in CELL_KEYS]).transform("mean")
+    design, outcome = centred[["apart", "log_probe"]].to_numpy(), centred["log_fps"].to_numpy()
+    degrees = len(rounds) - rounds.groupby(CELL_KEYS).ngroups - design.shape[1]
+    if degrees < 1:
+        return {"apart_factor": float("nan"), "apart_log_se": float("nan")}
+    coefficients = np.linalg.lstsq(design, outcome, rcond=None)[0]
+    residual = outcome - design @ coefficients
+    covariance = residual @ residual / degrees * np.linalg.pinv(design.T @ design)
+    return {"apart_factor": float(np.exp(coefficients[0])), "apart_log_se": float(np.sqrt(covariance[0, 0]))}
+
+
 def placement_effect(measurements: pd.DataFrame) -> pd.DataFrame:
     """Per batch size, the share of measured rounds with the CPUs apart at both ends (apart_share
-    1) and together at both, and, over the cells with rounds of both, the median of the ratio of
-    the mean FPS of their rounds apart to that of their rounds together: how much the host's
+    1) and the factor that put on their FPS beyond the probe (apart_fit): how much the host's
     placement moved that batch size's numbers in this run."""
-    rounds = measurements[measurements["status"] == MEASURED].assign(apart=lambda table: apart_share(table))
+    rounds = with_probe_deviations(measurements[measurements["status"] == MEASURED])
     rounds = rounds[rounds["apart"].isin([0.0, 1.0])]
-    by_state = rounds.groupby(CELL_KEYS + ["apart"])["fps_mean"].mean().unstack("apart")
-    ratios = (by_state.get(1.0) / by_state.get(0.0)).dropna() if {0.0, 1.0} <= set(by_state.columns) else pd.Series(
-        dtype=float, index=by_state.index[:0])
-    rows = []
-    for size, sized in rounds.groupby("batch_size"):
-        sized_ratios = ratios[ratios.index.get_level_values("batch_size") == size]
-        rows.append({"batch_size": size, "rounds": len(sized), "apart_share": float(sized["apart"].mean()),
-                     "cells_both": len(sized_ratios), "apart_over_together": float(sized_ratios.median())
-                     if len(sized_ratios) else float("nan")})
-    return pd.DataFrame(rows, columns=["batch_size", "rounds", "apart_share", "cells_both", "apart_over_together"])
+    rows = [dict({"batch_size": size, "rounds": len(sized), "apart_share": float(sized["apart"].mean())},
+                 **apart_fit(sized))
+            for size, sized in rounds.groupby("batch_size")]
+    return pd.DataFrame(rows, columns=["batch_size", "rounds", "apart_share", "apart_factor", "apart_log_se"])
 
 
 def interval_wider(half_width: float, target: float) -> bool:

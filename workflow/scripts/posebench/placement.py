@@ -1,9 +1,9 @@
 """Where the host has put the machine's first two CPUs, read as the time a byte takes to go from
 one to the other and back. On a VM the host moves its virtual CPUs: on the 2-core AMD EPYC VM
 here the round trip read about 0.25 µs while they shared a cache and about 0.6 µs while they did
-not, switching every few seconds, and two threads of a model with many small operations ran up to
-a quarter slower in the far state while the probe's large convolution did not move (README, "Why
-batch 1 scatters"). Pure Python, so it runs wherever the pipeline does: two forked processes, one
+not, switching every few seconds, and two threads of a model with many small operations ran about
+a fifth slower while they did not (LiteHRNet-30 at batch 1: 0.82x), where the probe's large
+convolution did not move (README, "Why batch 1 scatters"). Pure Python, so it runs wherever the pipeline does: two forked processes, one
 pinned to each CPU, pass a byte through a shared page. The figure includes the interpreter's own
 steps, so compare it within one machine only. A timing process reads it through a small helper
 process of its own: forking the timing process itself took 45 ms with torch imported and 135 ms

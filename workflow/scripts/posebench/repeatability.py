@@ -112,16 +112,17 @@ def foresight_line(pairs: pd.DataFrame, check: Dict[str, object]) -> str:
 
 
 def placement_line(placements: Dict[str, pd.DataFrame]) -> str:
-    """Per run, how often the host had the CPUs apart and what it did to the FPS (placement_effect)."""
+    """Per run, how often the host had the CPUs apart and what it did to the FPS (placement_effect:
+    a round's FPS against its cell's others, with its probe's shift taken out)."""
     parts = []
     for run, effect in placements.items():
-        sizes = ["%.0f%% of the rounds at batch %d (apart/together FPS %s over %d cells)"
-                 % (100 * row.apart_share, row.batch_size,
-                    "%.3f" % row.apart_over_together if row.cells_both else "n/a", row.cells_both)
+        sizes = ["%.0f%% of the rounds at batch %d (%s)"
+                 % (100 * row.apart_share, row.batch_size, "too few of one kind" if np.isnan(row.apart_factor)
+                    else "FPS ×%.3f ± %.1f%%" % (row.apart_factor, 100 * row.apart_log_se))
                  for row in effect.itertuples()]
         parts.append("%s: %s" % (run, ", ".join(sizes) if sizes else "no round trips recorded"))
-    return ("- the CPUs apart (round trip over %.1f× the run's 10th percentile, at both ends of a round): %s"
-            % (APART_FACTOR, "; ".join(parts)))
+    return ("- the CPUs apart (round trip over %.1f× the run's 10th percentile, at both ends of a round), and what "
+            "it did to a round's FPS beyond its probe (± a standard error): %s" % (APART_FACTOR, "; ".join(parts)))
 
 
 def render(pairs: pd.DataFrame, label: str, min_rounds: int, machine_check: str = "",
