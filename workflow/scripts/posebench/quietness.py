@@ -3,10 +3,10 @@
 other processes take, and how much the hypervisor steals; from the scatter, the narrowest interval
 `max_rounds` rounds could reach if the rounds scattered as the machine does; and whether the host
 moved the first two CPUs apart and back (posebench/placement.py), which moves small operations'
-speed at two threads while the probe's stays. A round averages the
-machine over its warm-ups and timed iterations, about 2.2 s per batch size here
-(bench/results/default-round-cost.md), so the scatter is that of the probe's mean over windows of
-WINDOW_S: single readings dip further than a round does. Where the reachable width is wider than
+speed at two threads while the probe's stays. A round averages the machine over its warm-ups and
+timed iterations, about 2.2 s per batch size here (bench/results/default-round-cost.md), so the
+scatter is that of the probe's mean over windows of WINDOW_S: single readings dip further than a
+round does. Where the reachable width is wider than
 the target, the run's cells will carry their width."""
 from __future__ import annotations
 
