@@ -1,10 +1,10 @@
 """Before a long run: is this machine quiet enough for the timing target? Reads the probe (the
 3x3 convolution every round reads) every half second for --seconds with the rounds' threads, with
 the CPU time other processes and the hypervisor took meanwhile and where the host put the CPUs,
-and says how narrow the intervals can get (`make machine-check`). Exits 0 either way: the verdict is information, not an error;
-with --until-quiet it checks again until one check says quiet, and exits 1 where none did in time
-(`make repeatability UNTIL_QUIET=3600` waits so, and runs nothing on a machine that stayed noisy).
---log keeps every check's figures, a row each as it ends."""
+and says how narrow the intervals can get (`make machine-check`). Exits 0 either way: the verdict
+is information, not an error; with --until-quiet it checks again until one check says quiet, and
+exits 1 where none did in time (`make repeatability UNTIL_QUIET=3600` waits so, and runs nothing
+on a machine that stayed noisy). --log keeps every check's figures, a row each as it ends."""
 import argparse
 import csv
 import json

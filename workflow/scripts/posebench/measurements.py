@@ -8,7 +8,7 @@ from typing import Dict, Iterable, List
 import numpy as np
 import pandas as pd
 
-from .placement import APART_FACTOR
+from .placement import APART_FACTOR, TOGETHER_PERCENTILE
 from .records import content_hash
 from .runtime_names import allocator_of
 from .statistics import cell_statistics, percent_text
@@ -91,11 +91,12 @@ def mean_probe_reading(table: pd.DataFrame) -> pd.Series:
 
 def apart_share(measurements: pd.DataFrame) -> pd.Series:
     """Each round's (each row's) share of its round-trip readings (before and after its
-    iterations) that read the CPUs apart: over APART_FACTOR times the 10th percentile of its
+    iterations) that read the CPUs apart: over APART_FACTOR times the TOGETHER_PERCENTILE of its
     device's readings in the run. NaN where a round has none (one CPU, or recorded before them)."""
     trips = measurements.reindex(columns=ROUND_TRIP_COLUMNS).astype(float)
     readings = pd.concat([trips[name] for name in ROUND_TRIP_COLUMNS])
-    together = readings.groupby(pd.concat([measurements["device"]] * len(ROUND_TRIP_COLUMNS))).quantile(0.1)
+    together = readings.groupby(pd.concat([measurements["device"]] * len(ROUND_TRIP_COLUMNS))).quantile(
+        TOGETHER_PERCENTILE / 100)
     threshold = APART_FACTOR * measurements["device"].map(together)
     apart = trips.gt(threshold, axis=0).astype(float).where(trips.notna())
     return apart.mean(axis=1)
@@ -120,6 +121,9 @@ def with_probe_deviations(measurements: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+NO_FIT = {"apart_factor": float("nan"), "apart_log_se": float("nan")}
+
+
 def apart_fit(rounds: pd.DataFrame) -> Dict[str, float]:
     """Over rounds with the CPUs apart (1) or together (0) at both ends: least squares of each
     round's log FPS on whether they were apart and on its probe shift (log), all three taken about
@@ -128,14 +132,14 @@ def apart_fit(rounds: pd.DataFrame) -> Dict[str, float]:
     saw, and its standard error in log terms; NaN with fewer than two rounds of each kind."""
     counts = rounds["apart"].value_counts()
     if min(counts.get(0.0, 0), counts.get(1.0, 0)) < 2:
-        return {"apart_factor": float("nan"), "apart_log_se": float("nan")}
+        return dict(NO_FIT)
     variables = pd.DataFrame({"log_fps": np.log(rounds["fps_mean"]), "apart": rounds["apart"],
                               "log_probe": np.log1p(rounds["probe_shift"])})
     centred = variables - variables.groupby([rounds[key] for key in CELL_KEYS]).transform("mean")
     design, outcome = centred[["apart", "log_probe"]].to_numpy(), centred["log_fps"].to_numpy()
     degrees = len(rounds) - rounds.groupby(CELL_KEYS).ngroups - design.shape[1]
     if degrees < 1:
-        return {"apart_factor": float("nan"), "apart_log_se": float("nan")}
+        return dict(NO_FIT)
     coefficients = np.linalg.lstsq(design, outcome, rcond=None)[0]
     residual = outcome - design @ coefficients
     covariance = residual @ residual / degrees * np.linalg.pinv(design.T @ design)

@@ -3,11 +3,11 @@ one to the other and back. On a VM the host moves its virtual CPUs: on the 2-cor
 here the round trip read about 0.25 µs while they shared a cache and about 0.6 µs while they did
 not, switching every few seconds, and two threads of a model with many small operations ran about
 a fifth slower while they did not (LiteHRNet-30 at batch 1: 0.82x), where the probe's large
-convolution did not move (README, "Why batch 1 scatters"). Pure Python, so it runs wherever the pipeline does: two forked processes, one
-pinned to each CPU, pass a byte through a shared page. The figure includes the interpreter's own
-steps, so compare it within one machine only. A timing process reads it through a small helper
-process of its own: forking the timing process itself took 45 ms with torch imported and 135 ms
-with 1.6 GB of tensors, every reading."""
+convolution did not move (README, "Why batch 1 scatters"). Pure Python, so it runs wherever the
+pipeline does: two forked processes, one pinned to each CPU, pass a byte through a shared page.
+The figure includes the interpreter's own steps, so compare it within one machine only. A timing
+process reads it through a small helper process of its own: forking the timing process itself
+took 45 ms with torch imported and 135 ms with 1.6 GB of tensors, every reading."""
 from __future__ import annotations
 
 import atexit
@@ -21,9 +21,10 @@ import sys
 import time
 from typing import Optional
 
-# a round trip this many times the 10th percentile of a run's (or a check's) reads as the CPUs
-# apart: on the VM above 0.21-0.25 µs together and 0.48-0.55 µs apart (10th-90th percentiles)
+# a round trip APART_FACTOR times the TOGETHER_PERCENTILE of a run's (or a check's) reads as the
+# CPUs apart: on the VM above 0.21-0.25 µs together and 0.48-0.55 µs apart (10th-90th percentiles)
 APART_FACTOR = 1.5
+TOGETHER_PERCENTILE = 10
 TRIPS = 1000
 # trips timed together: one clock read per block keeps the clock's own cost out of a trip
 BLOCK = 20
