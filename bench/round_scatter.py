@@ -11,7 +11,9 @@ the probe's, a window at a time. Each window also records the minor page faults 
 involuntary context switches of its iterations (getrusage): what the system took from the process
 while it ran; and the round trip between the first two CPUs right before and right after it
 (posebench/placement.py), so that windows with the CPUs apart at both ends can be set beside those
-with them together at both.
+with them together at both. `--paired-threads N` gives each process a partner at N threads, timed
+right after it in every pass: a window's FPS over its partner's leaves out the machine's drift,
+which the two share, and shows what the placement does to one thread count against the other.
 
 Run with the driver's interpreter, from the repository root, after `make setup`:
     .venvs/driver/bin/python bench/round_scatter.py --model res50_coco_256x192 --batch-size 1 \\
@@ -86,22 +88,31 @@ def time_windows(args):
     python = REPO / ".venvs" / read_json(resolved_path)["backend"] / "bin" / "python"
     policy = configured_policy()
     command = [str(python), __file__, "--serve", "--resolved", str(resolved_path), "--batch-size", str(args.batch_size),
-               "--policy", policy, "--allocator", args.allocator] + (["--threads", str(args.threads)] if args.threads else [])
+               "--policy", policy, "--allocator", args.allocator]
     env = dict(os.environ, PYTHONPATH=str(REPO / "workflow" / "scripts"))
+
+    def at(threads):
+        return command + (["--threads", str(threads)] if threads else [])
+
+    commands = [(False, at(args.threads))] * args.processes
+    if args.paired_threads:  # each process's partner, timed right after it in every pass
+        commands += [(True, at(args.paired_threads))] * args.processes
     processes = []
-    for _ in range(args.processes):  # one at a time: a build or warm-up beside another's would slow both
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for is_paired, process_command in commands:  # one at a time: a build or warm-up beside another's would slow both
+        process = subprocess.Popen(process_command, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   text=True)
         if process.stdout.readline().strip() != "ready":
             sys.exit("bench/round_scatter.py: a timing process failed to start")
-        processes.append(process)
+        processes.append((is_paired, process))
     rows = []
     for number in range(args.passes):
-        for index, process in enumerate(processes):
+        for index, (is_paired, process) in enumerate(processes):
             process.stdin.write("window\n")
             process.stdin.flush()
-            rows.append(dict(json.loads(process.stdout.readline()), process=index, **{"pass": number}))
+            rows.append(dict(json.loads(process.stdout.readline()), process=index % args.processes, paired=is_paired,
+                             **{"pass": number}))
         print("pass %d of %d done" % (number + 1, args.passes), flush=True)
-    for process in processes:
+    for _, process in processes:
         process.stdin.close()
         process.wait()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -184,6 +195,30 @@ def placement_line(windows) -> str:
                together["probe"].median()))
 
 
+def paired_lines(windows, partners, args) -> str:
+    """The partners' windows (the same processes at --paired-threads, each timed right after its
+    own), their placement, and each window's FPS over its partner's in the same pass, split by
+    where the CPUs were at both ends of the window: the machine's drift, shared by the two,
+    drops out of the ratio."""
+    from scipy import stats
+
+    from posebench.measurements import apart_share
+
+    pairs = windows.assign(apart=apart_share(windows.assign(device="cpu"))).merge(
+        partners, on=["process", "pass"], suffixes=("", "_partner"))
+    ratio = pairs["fps"] / pairs["fps_partner"]
+    apart, together = ratio[pairs["apart"] == 1], ratio[pairs["apart"] == 0]
+    lines = ["- the partners (%s a round): a window's FPS median %.3g; %s" % (
+        "1 thread" if args.paired_threads == 1 else "%s threads" % args.paired_threads, partners["fps"].median(),
+        placement_line(partners)[2:])]
+    if len(apart) and len(together):
+        lines.append("- a window's FPS over its partner's, the CPUs apart at both ends of the window (%d) against "
+                     "together at both (%d): %.3f against %.3f (Mann-Whitney p = %.2g)"
+                     % (len(apart), len(together), apart.median(), together.median(),
+                        stats.mannwhitneyu(apart, together).pvalue))
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -194,6 +229,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=6, help="1: one process's windows over time, no analysis of variance")
     parser.add_argument("--passes", type=int, default=8, help="windows per process, one pass over the processes each")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--paired-threads", type=int, help="also time each window again right after it, in a "
+                        "process of its own at this many threads")
     parser.add_argument("--allocator", choices=ALLOCATORS, default=CACHING_ALLOCATOR, help="as timing.allocator")
     parser.add_argument("--work", type=Path, default=REPO / "bench" / "work" / "round-scatter")
     parser.add_argument("--output", type=Path, help="also append the report here (markdown)")
@@ -204,7 +241,10 @@ def main() -> None:
     import pandas as pd
 
     windows = pd.read_csv(args.work / "windows.csv") if args.summarize_only else time_windows(args)
-    report = analyse(windows, args)
+    paired = windows.pop("paired") if "paired" in windows else pd.Series(False, index=windows.index)
+    report = analyse(windows[~paired], args)
+    if paired.any():
+        report += "\n" + paired_lines(windows[~paired], windows[paired], args)
     print(report)
     if args.output:
         with open(args.output, "a") as handle:

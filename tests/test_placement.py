@@ -1,5 +1,6 @@
 """Where the host put the CPUs (posebench/placement.py): the round trip on this machine, a partner
 that never answers, and what the run and the machine check make of the readings, on known numbers."""
+import argparse
 import math
 import os
 import subprocess
@@ -98,6 +99,20 @@ def test_a_round_reads_apart_by_the_runs_own_round_trips():
     assert apart_share(table).tolist()[:5] == [0.0, 0.5, 1.0, 0.5, 0.0]
     assert apart_share(table).isna().tolist()[5:] == [True, True]
     assert apart_share(pd.DataFrame({"device": ["cpu"]})).isna().all()  # recorded before round trips
+
+
+def test_round_scatter_sets_each_window_against_its_partner_at_other_threads_by_placement():
+    sys.path.insert(0, str(REPO / "bench"))
+    from round_scatter import paired_lines
+
+    trips = [200, 210, 500, 520]  # the 10th percentile 203: apart over 304.5 ns; passes 2 and 3 apart
+    windows = pd.DataFrame({"process": 0, "pass": range(4), "fps": [10, 10, 7, 7], "probe": 400,
+                            "round_trip_before": trips, "round_trip_after": trips})
+    partners = windows.assign(fps=[9, 9, 8.75, 8.75], probe=200)
+    lines = paired_lines(windows, partners, argparse.Namespace(paired_threads=1))
+    assert "the partners (1 thread a round): a window's FPS median 8.88" in lines
+    assert "median FPS 8.75 against 9 (0.97×" in lines
+    assert "apart at both ends of the window (2) against together at both (2): 0.800 against 1.111" in lines
 
 
 def test_a_wide_cell_says_what_share_of_its_rounds_ran_with_the_cpus_apart():
