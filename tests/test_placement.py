@@ -101,8 +101,8 @@ def test_a_round_reads_apart_by_the_runs_own_round_trips():
     assert apart_share(pd.DataFrame({"device": ["cpu"]})).isna().all()  # recorded before round trips
 
 
-def test_round_scatter_sets_each_window_against_its_partner_at_other_threads_by_placement():
-    sys.path.insert(0, str(REPO / "bench"))
+def test_round_scatter_sets_each_window_against_its_partner_at_other_threads_by_placement(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "bench"))
     from round_scatter import paired_lines
 
     trips = [200, 210, 500, 520]  # the 10th percentile 203: apart over 304.5 ns; passes 2 and 3 apart
