@@ -8,7 +8,7 @@ from typing import Dict, Iterable, List
 import numpy as np
 import pandas as pd
 
-from .placement import APART_FACTOR, TOGETHER_PERCENTILE
+from .placement import apart_threshold
 from .records import content_hash
 from .runtime_names import allocator_of
 from .statistics import cell_statistics, percent_text
@@ -91,13 +91,13 @@ def mean_probe_reading(table: pd.DataFrame) -> pd.Series:
 
 def apart_share(measurements: pd.DataFrame) -> pd.Series:
     """Each round's (each row's) share of its round-trip readings (before and after its
-    iterations) that read the CPUs apart: over APART_FACTOR times the TOGETHER_PERCENTILE of its
-    device's readings in the run. NaN where a round has none (one CPU, or recorded before them)."""
+    iterations) that read the CPUs apart: over placement.apart_threshold of its device's readings
+    in the run. NaN where a round has none (one CPU, or recorded before them)."""
     trips = measurements.reindex(columns=ROUND_TRIP_COLUMNS).astype(float)
     readings = pd.concat([trips[name] for name in ROUND_TRIP_COLUMNS])
-    together = readings.groupby(pd.concat([measurements["device"]] * len(ROUND_TRIP_COLUMNS))).quantile(
-        TOGETHER_PERCENTILE / 100)
-    threshold = APART_FACTOR * measurements["device"].map(together)
+    devices = pd.concat([measurements["device"]] * len(ROUND_TRIP_COLUMNS))
+    thresholds = readings.dropna().groupby(devices[readings.notna()]).agg(apart_threshold)
+    threshold = measurements["device"].map(thresholds)
     apart = trips.gt(threshold, axis=0).astype(float).where(trips.notna())
     return apart.mean(axis=1)
 

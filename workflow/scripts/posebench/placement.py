@@ -34,6 +34,14 @@ DEADLINE_S = 2
 GO, RESULT = 0, 8
 
 
+def apart_threshold(round_trips) -> float:
+    """The round trip over which a reading reads the CPUs apart: APART_FACTOR times the
+    TOGETHER_PERCENTILE of the readings given (a run's, or a check's), the same rule for both."""
+    import numpy as np  # here, not above: the helper (this file run with -I -S) has no numpy
+
+    return APART_FACTOR * float(np.percentile(np.asarray(round_trips, dtype=float), TOGETHER_PERCENTILE))
+
+
 def _answer(view: memoryview, cpu: int, trips: int) -> None:
     """One side: sends back every value it is sent."""
     os.sched_setaffinity(0, {cpu})

@@ -16,7 +16,7 @@ from typing import Callable, Dict, List, Sequence
 
 import numpy as np
 
-from .placement import APART_FACTOR, TOGETHER_PERCENTILE, helper_cpu_seconds
+from .placement import apart_threshold, helper_cpu_seconds
 from .probe import probe_state
 from .statistics import percent_text, t_half_width
 
@@ -75,15 +75,13 @@ def sample(probe: Callable[[], float], seconds: float, pause_s: float = 0.5,
 
 
 def apart(round_trips: Sequence[float]) -> Dict[str, float]:
-    """The share of the round trips that read the CPUs apart (over APART_FACTOR times their
-    TOGETHER_PERCENTILE, the 10th), with their 10th and 90th percentiles in nanoseconds; NaN where
-    there are none."""
+    """The share of the round trips that read the CPUs apart (placement.apart_threshold), with
+    their 10th and 90th percentiles in nanoseconds; NaN where there are none."""
     trips = np.asarray(round_trips, dtype=float)
     if not len(trips):
         return {"apart_share": float("nan"), "round_trip_p10": float("nan"), "round_trip_p90": float("nan")}
-    together = float(np.percentile(trips, TOGETHER_PERCENTILE))
-    return {"apart_share": float(np.mean(trips > APART_FACTOR * together)), "round_trip_p10": together,
-            "round_trip_p90": float(np.percentile(trips, 90))}
+    return {"apart_share": float(np.mean(trips > apart_threshold(trips))),
+            "round_trip_p10": float(np.percentile(trips, 10)), "round_trip_p90": float(np.percentile(trips, 90))}
 
 
 def window_scatter(logs: np.ndarray, window: int) -> float:
