@@ -94,25 +94,27 @@ def time_windows(args):
     def at(threads):
         return command + (["--threads", str(threads)] if threads else [])
 
-    commands = [(False, at(args.threads))] * args.processes
-    if args.paired_threads:  # each process's partner, timed right after it in every pass
-        commands += [(True, at(args.paired_threads))] * args.processes
+    # each process's partner comes right after it, so that in every pass it times its window next
+    kinds = (False, True) if args.paired_threads else (False,)
+    commands = [(index, is_paired, at(args.paired_threads if is_paired else args.threads))
+                for index in range(args.processes) for is_paired in kinds]
     processes = []
-    for is_paired, process_command in commands:  # one at a time: a build or warm-up beside another's would slow both
+    # one at a time: a build or warm-up beside another's would slow both
+    for index, is_paired, process_command in commands:
         process = subprocess.Popen(process_command, cwd=REPO, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    text=True)
         if process.stdout.readline().strip() != "ready":
             sys.exit("bench/round_scatter.py: a timing process failed to start")
-        processes.append((is_paired, process))
+        processes.append((index, is_paired, process))
     rows = []
     for number in range(args.passes):
-        for index, (is_paired, process) in enumerate(processes):
+        for index, is_paired, process in processes:
             process.stdin.write("window\n")
             process.stdin.flush()
-            rows.append(dict(json.loads(process.stdout.readline()), process=index % args.processes, paired=is_paired,
-                             **{"pass": number}))
+            window = json.loads(process.stdout.readline())
+            rows.append(dict(window, process=index, paired=is_paired, **{"pass": number}))
         print("pass %d of %d done" % (number + 1, args.passes), flush=True)
-    for _, process in processes:
+    for _, _, process in processes:
         process.stdin.close()
         process.wait()
     args.work.mkdir(parents=True, exist_ok=True)
