@@ -1,27 +1,29 @@
-# Two commands do everything on a fresh machine:
-#   make table   builds the missing environments, then runs the main job (rule all: the table,
-#                its plots and the comparison with the seed)
-#   make modern  the same for the modern list, in results/modern/
-#   make test    builds the missing environments, then runs the test suite
+# Two commands do everything on a fresh machine: `make table` (the environments it lacks, then the
+# main job) and `make test`. `make help` lists every target: the line after `##` on each rule.
 CORES ?= 2
 SNAKEMAKE := .venvs/driver/bin/snakemake
 BACKENDS := mmpose1 mmpose0
+.DEFAULT_GOAL := table
 
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: table modern remeasure publish publish-modern machine-check repeatability repeatability-one-round setup test cluster-tools browser-tools check-complexity check-published lint format
-table: setup
+.PHONY: help table modern remeasure publish publish-modern machine-check repeatability repeatability-one-round setup test cluster-tools browser-tools check-complexity check-published lint format
+help: ## this list: every target, one line each
+	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+table: setup ## the main job: the 78-row table, its plots, the comparison with the seed (results/)
 	$(SNAKEMAKE) --cores $(CORES)
 
-# The modern table (config/modern.yaml: the models people pick today, eager and ONNX Runtime) in
-# results/modern/, leaving results/table.md alone; each model's own results are shared with it.
-modern: setup
+# The modern table (config/modern.yaml: the models people pick today in eager PyTorch, ONNX Runtime,
+# OpenVINO and OpenVINO INT8, with the scenes) in results/modern/, leaving results/table.md alone;
+# each model's own results are shared with it.
+modern: setup ## the modern list (config/modern.yaml): runtimes and scenes too, in results/modern/
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/modern.yaml
 
 # Re-time only the cells the last run marked unsteady (EXTRA_ROUNDS more rounds each), then
 # rebuild the table, plots and comparisons.
-remeasure: setup
+remeasure: setup ## re-time the cells the last run marked (EXTRA_ROUNDS more rounds each), rebuild the table
 	$(SNAKEMAKE) --cores $(CORES) --config remeasure=$(EXTRA_ROUNDS)
 
 # The run's outputs as this machine's published reference (after `make table`): generated, never
@@ -30,12 +32,12 @@ remeasure: setup
 ALONE ?=
 ALONE_FLAG := $(if $(ALONE),--alone)
 ALONE_ARG := $(if $(ALONE), ALONE=$(ALONE))
-publish:
+publish: ## copy results/ to published/$(MACHINE)/ with its COMMAND.md (ALONE=1: nothing else ran)
 	.venvs/driver/bin/python workflow/scripts/publish.py results published/$(MACHINE) $(ALONE_FLAG) \
 	  --command "make table && make publish MACHINE=$(MACHINE)$(ALONE_ARG)"
 
 # The same for the modern table (after `make modern`), in published/modern/$(MACHINE).
-publish-modern:
+publish-modern: ## the same for results/modern/, into published/modern/$(MACHINE)/
 	.venvs/driver/bin/python workflow/scripts/publish.py results/modern published/modern/$(MACHINE) $(ALONE_FLAG) \
 	  --command "make modern && make publish-modern MACHINE=$(MACHINE)$(ALONE_ARG)" \
 	  --run "snakemake --cores 2 --configfile config/modern.yaml"
@@ -48,9 +50,9 @@ publish-modern:
 # every check of its wait in bench/results/$(LABEL)-checks.csv.
 MACHINE_CHECK_S ?= 120
 UNTIL_QUIET ?=
-CHECK_MACHINE := .venvs/$(firstword $(BACKENDS))/bin/python workflow/scripts/check_machine.py --seconds $(MACHINE_CHECK_S) \
+CHECK_MACHINE := .venvs/$(firstword $(BACKENDS))/bin/python bench/check_machine.py --seconds $(MACHINE_CHECK_S) \
   $(if $(UNTIL_QUIET),--until-quiet $(UNTIL_QUIET))
-machine-check: setup
+machine-check: setup ## is this machine quiet enough for the timing target? (MACHINE_CHECK_S s; UNTIL_QUIET=s waits)
 	$(CHECK_MACHINE)
 
 # Two complete runs (A, B) of the same 8 models with the configured rounds: how far apart they
@@ -62,7 +64,7 @@ machine-check: setup
 #   make repeatability LABEL=noisy-hour
 THREADS ?=
 LABEL ?= $(if $(THREADS),threads-$(THREADS),default)
-repeatability: setup
+repeatability: setup ## two complete runs of 8 models, how far apart they read (bench/results/$(LABEL).md)
 	mkdir -p bench/work && $(CHECK_MACHINE) $(if $(THREADS),--threads $(THREADS)) --json bench/results/$(LABEL)-check.json \
 	  --log bench/results/$(LABEL)-checks.csv > bench/work/$(LABEL)-check.txt
 	.venvs/driver/bin/python bench/repeatability.py --label $(LABEL) --timing "$(if $(THREADS),threads: $(THREADS))" \
@@ -72,20 +74,20 @@ repeatability: setup
 	  --output bench/results/$(LABEL)-round-cost.md
 
 # The same with the old method (one round of the seed's 20 s budget and minimum of 3).
-repeatability-one-round: setup
+repeatability-one-round: setup ## the same pair with the seed's one-round method (bench/results/one-round.md)
 	.venvs/driver/bin/python bench/repeatability.py --label one-round \
 	  --timing "min_rounds: 1, max_rounds: 1, budget_s: 20, min_iterations: 3" --output bench/results/one-round.md
 
-setup:
+setup: ## build the missing virtual environments under .venvs/ (driver, mmpose1, mmpose0)
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done
 
 # Two workers: the real pipeline runs wait on Snakemake, sbatch and subprocesses much of the time.
-test: setup cluster-tools browser-tools
+test: setup cluster-tools browser-tools ## the test suite (two pytest workers); installs Slurm and Chromium as root
 	.venvs/driver/bin/pytest -q -n 2 --dist worksteal --durations=15 tests
 
 # Debian's Slurm and munge, for the test that runs the SLURM profile on a one-node cluster;
 # installed only as root, else that test says why it is skipped.
-cluster-tools:
+cluster-tools: ## Debian's Slurm and munge, for the SLURM profile's test
 	@command -v slurmctld >/dev/null && command -v munged >/dev/null || \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null; \
@@ -93,7 +95,7 @@ cluster-tools:
 
 # Debian's Chromium and its driver, for the test that opens the page (index.html) in a real
 # browser; installed only as root, else that test says why it is skipped.
-browser-tools:
+browser-tools: ## Debian's Chromium and its driver, for the page's browser test
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
@@ -101,19 +103,19 @@ browser-tools:
 
 # Every row's params and FLOPs against the seed's published numbers: counts what is not counted
 # yet (resolve and complexity only, no timing), then compares the 78 records.
-check-complexity: setup
+check-complexity: setup ## every row's params and FLOPs against the seed's (no timing)
 	$(SNAKEMAKE) --cores $(CORES) --until complexity
 	.venvs/driver/bin/python workflow/scripts/check_complexity.py --require-all --complexity-dir results/complexity
 
 # The modern list's params and FLOPs (resolve and complexity only) against the figures their
 # authors published (resources/published_complexity.csv), or "none published".
-check-published: setup
+check-published: setup ## the modern list's params and FLOPs against their authors' published figures
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/modern.yaml --until complexity
 	.venvs/driver/bin/python workflow/scripts/check_published.py config/models-modern.yaml
 
-lint:
+lint: ## snakemake --lint and snakefmt --check
 	$(SNAKEMAKE) --lint
 	.venvs/driver/bin/snakefmt --check Snakefile workflow/rules
 
-format:
+format: ## snakefmt the Snakefile and the rules
 	.venvs/driver/bin/snakefmt Snakefile workflow/rules

@@ -17,10 +17,10 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
-from posebench.measurements import read_table, seconds_of  # noqa: E402
+from posebench.report.measurements import read_table, seconds_of  # noqa: E402
 from round_policy import cut  # noqa: E402  (beside this script)
 
-# measured on this VM (bench/results/default-round-cost.md, README): outside a cold round's timing record,
+# measured on this VM (bench/results/default-round-cost.md, bench/HISTORY.md): outside a cold round's timing record,
 # process start-up and Snakemake's gap (0.9 s) and the imports (1.4 s); inside it, the build's
 # lazy imports a warm process saves (1.6 s); a warm round's gap (0.2 s)
 COLD_OUTSIDE_S, WARM_BUILD_SAVING_S, WARM_GAP_S = 2.3, 1.6, 0.2

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow" / "scripts"))
 
-from posebench.catalog import load_yaml  # noqa: E402
-from posebench.resolve import resolve_model  # noqa: E402
-from posebench.timing import run_iterations  # noqa: E402
+from posebench.catalog.models import load_yaml  # noqa: E402
+from posebench.catalog.resolve import resolve_model  # noqa: E402
+from posebench.measure.timing import run_iterations  # noqa: E402
 
 MODELS = ["mobilenetv2_coco_256x192", "res50_coco_256x192", "hrnet_w48_coco_384x288"]
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
-from posebench.measurements import CELL_KEYS, mean_probe_reading, run_probe_medians  # noqa: E402
+from posebench.report.measurements import CELL_KEYS, mean_probe_reading, run_probe_medians  # noqa: E402
 
 CUTS = (0.6, 0.7, 0.8, 0.9)
 

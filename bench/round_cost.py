@@ -14,8 +14,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
+from diagnostics.round_cost import job_phases, render  # noqa: E402
 from posebench.records import read_json, write_text  # noqa: E402
-from posebench.round_cost import job_phases, render  # noqa: E402
 
 
 def main() -> None:

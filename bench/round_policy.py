@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from posebench.records import read_json, write_text  # noqa: E402
-from posebench.statistics import confidence_interval, fps_values  # noqa: E402
+from posebench.stats import confidence_interval, fps_values  # noqa: E402
 
 FIXED_PHASES = ["start", "imports", "build", "runtime", "probe", "peak", "environment"]
 

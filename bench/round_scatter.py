@@ -10,7 +10,7 @@ With `--processes 1` one process times its windows one after another: a timeline
 the probe's, a window at a time. Each window also records the minor page faults and the
 involuntary context switches of its iterations (getrusage): what the system took from the process
 while it ran; and the round trip between the first two CPUs right before and right after it
-(posebench/placement.py), so that windows with the CPUs apart at both ends can be set beside those
+(posebench/measure/placement.py), so that windows with the CPUs apart at both ends can be set beside those
 with them together at both. `--paired-threads N` gives each process a partner at N threads, timed
 right after it in every pass: a window's FPS over its partner's leaves out the machine's drift,
 which the two share, and shows what the placement does to one thread count against the other.
@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
-from posebench.runtime_names import ALLOCATORS, CACHING_ALLOCATOR  # noqa: E402
+from posebench.measure.memory import ALLOCATORS, CACHING_ALLOCATOR  # noqa: E402
 
 SNAKEMAKE = REPO / ".venvs" / "driver" / "bin" / "snakemake"
 
@@ -40,11 +40,11 @@ def serve(args) -> None:
     """One process (the backend's interpreter): build, warm up, then time a window for each line
     read from stdin, answering with it as a JSON line."""
     from posebench.backends import get_backend
-    from posebench.environment import default_threads
-    from posebench.placement import core_round_trip_ns
-    from posebench.probe import probe_kernel
+    from posebench.measure.environment import default_threads
+    from posebench.measure.placement import core_round_trip_ns
+    from posebench.measure.probe import probe_kernel
+    from posebench.measure.timing import device_synchronizer, prepare_device, run_iterations
     from posebench.records import read_json
-    from posebench.timing import device_synchronizer, prepare_device, run_iterations
     import torch
 
     resolved = read_json(args.resolved)
@@ -183,7 +183,7 @@ def placement_line(windows) -> str:
     both (measurements.apart_share's rule), with a rank test of the FPS."""
     from scipy import stats
 
-    from posebench.measurements import apart_share
+    from posebench.report.measurements import apart_share
 
     state = apart_share(windows.assign(device="cpu"))
     apart, together = windows[state == 1], windows[state == 0]
@@ -204,7 +204,7 @@ def paired_lines(windows, partners, args) -> str:
     drops out of the ratio."""
     from scipy import stats
 
-    from posebench.measurements import apart_share
+    from posebench.report.measurements import apart_share
 
     pairs = windows.assign(apart=apart_share(windows.assign(device="cpu"))).merge(
         partners, on=["process", "pass"], suffixes=("", "_partner"))

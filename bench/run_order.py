@@ -21,9 +21,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
-from posebench.measurements import read_table, run_probe_medians  # noqa: E402
+from diagnostics.repeatability import first_over_second, run_factors  # noqa: E402
 from posebench.records import write_text  # noqa: E402
-from posebench.repeatability import first_over_second, run_factors  # noqa: E402
+from posebench.report.measurements import read_table, run_probe_medians  # noqa: E402
 
 
 def main() -> None:

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 from posebench import warm  # noqa: E402
+from posebench.measure.rounds import round_policy  # noqa: E402
 from posebench.records import read_json, write_text  # noqa: E402
-from posebench.rounds import round_policy  # noqa: E402
 from repeatability import fresh_copy  # noqa: E402  (bench/repeatability.py: the workflow alone, from nothing)
 
 SNAKEMAKE = REPO / ".venvs" / "driver" / "bin" / "snakemake"

@@ -12,8 +12,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SCRIPTS = REPO / "workflow" / "scripts"
 sys.path.insert(0, str(SCRIPTS))
+# bench/'s own modules (bench/diagnostics), for the tests of the machine check and the pairs
+sys.path.insert(0, str(REPO / "bench"))
 
-from posebench.workspace import copy_workflow  # noqa: E402
+from diagnostics.workspace import copy_workflow  # noqa: E402
 
 # The suite's workers run side by side on few cores, and OpenMP threads that spin while they wait
 # take the cores from the other worker's jobs: two 2-thread rounds on 2 cores read 0.9 FPS each,

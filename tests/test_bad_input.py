@@ -1,6 +1,6 @@
 """Bad input stops the run before any job, with one line naming the culprit, and writes nothing."""
 import pytest
-from posebench.environment import cuda_visible
+from posebench.measure.environment import cuda_visible
 
 GOOD_ID = "res50_coco_256x192"
 

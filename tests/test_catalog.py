@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from posebench import catalog
-from posebench.catalog import CatalogError
-from posebench.seed import read_seed_csv
+from posebench.catalog import models as catalog
+from posebench.catalog.models import CatalogError
+from posebench.catalog.seed import read_seed_csv
 
 MODELS_YAML = REPO / "config" / "models.yaml"
 
@@ -95,7 +95,7 @@ def test_config_outside_the_backend_tree_is_an_error(tmp_path):
 
 
 def test_comparison_reports_params_and_flops_that_stray_from_the_seed():
-    from posebench.compare import complexity_mismatches
+    from posebench.report.compare import complexity_mismatches
 
     seed = {"a": {"params_m": "34", "gflops": "5.46"}, "b": {"params_m": "7.55", "gflops": "1.37"}}
     ours = {"a": {"params_m": "33.999697", "gflops": "5.4615"}, "b": {"params_m": "7.546", "gflops": "1.41"}}
@@ -117,7 +117,7 @@ def test_devices_are_checked_only_where_they_can_be():
 
 
 def test_the_map_follows_the_config_path_even_where_the_metafile_names_the_wrong_dataset(tmp_path):
-    from posebench.metafile import metafile_map
+    from posebench.catalog.metafile import metafile_map
 
     folder = tmp_path / "body_2d_keypoint" / "rtmo" / "coco"
     folder.mkdir(parents=True)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 from conftest import REPO, SCRIPTS
-from posebench.compare import comparison_rows, fps_value, geometric_mean, render_comparison
+from posebench.report.compare import comparison_rows, fps_value, geometric_mean, render_comparison
 
 COLUMNS = ["cpu_fps_bs1", "cpu_fps_bs10"]
 HEADER = "id,model,input_size,params_m,gflops,cpu_fps_bs1,cpu_fps_bs1_mean,cpu_fps_bs10,cpu_fps_bs10_mean\n"
@@ -199,7 +199,7 @@ def test_a_comparison_names_what_differs_besides_speed_before_any_ratio():
 
 
 def test_the_table_header_warns_when_a_table_mixes_hosts_or_cpus():
-    from posebench.table import hardware_lines, software_lines
+    from posebench.report.table import hardware_lines, software_lines
 
     one = hardware_lines([environment(), environment(device="cpu", backend="mmpose0")])
     assert one == ["- CPU: AMD EPYC (2 physical cores, 2 logical)", "- GPU: none: no CUDA device where this ran, "
@@ -214,7 +214,7 @@ def test_the_table_header_warns_when_a_table_mixes_hosts_or_cpus():
 
 
 def test_published_figures_are_checked_where_they_exist_and_said_missing_where_not():
-    from posebench.compare import published_comparison
+    from posebench.report.compare import published_comparison
 
     def counted(params_m, mmengine, torch):
         return {"status": "counted", "params_m": params_m, "mmengine": {"gflops": mmengine}, "torch": {"gflops": torch},

@@ -7,7 +7,7 @@ import psutil
 import pytest
 from conftest import tiny_timing
 from posebench.failures import ERROR, OOM, failure_kind, failure_record
-from posebench.table import fps_cell
+from posebench.report.table import fps_cell
 
 TINY_TIMING = tiny_timing(1)
 # a user's config whose backbone raises when built (ResNet has no depth 51)
@@ -46,8 +46,8 @@ def test_an_extensions_own_error_raised_where_our_code_calls_it_is_the_librarys(
             return raised_in_our_code(raised)
 
     extension_error = type("error", (Exception,), {"__module__": "cv2"})("Failed to parse ONNX model")
-    assert raised_in(OUR_CODE / "runtimes.py", extension_error) is False
-    assert raised_in(OUR_CODE / "runtimes.py", KeyError("batches")) is True
+    assert raised_in(OUR_CODE / "runtimes" / "runners.py", extension_error) is False
+    assert raised_in(OUR_CODE / "runtimes" / "runners.py", KeyError("batches")) is True
     assert raised_in(OUR_CODE.parent / "elsewhere.py", KeyError("batches")) is False
 
 
@@ -168,7 +168,7 @@ def test_an_error_in_our_own_code_is_not_a_model_failure(tmp_path):
 
 @pytest.mark.prepared
 def test_a_bug_in_our_own_timing_code_fails_the_job_instead_of_reading_error(workflow):
-    timing = workflow.root / "workflow" / "scripts" / "posebench" / "timing.py"
+    timing = workflow.root / "workflow" / "scripts" / "posebench" / "measure" / "timing.py"
     step = "            step = backend.test_step(model, resolved, batch_size, device)\n"
     assert step in timing.read_text()
     timing.write_text(timing.read_text().replace(step, step + '            {}["an injected bug"]\n'))

@@ -61,8 +61,16 @@ def test_reruns_follow_each_models_own_inputs(workflow):
 
     assert planned(workflow) == Counter()
 
+    # a report module, and the CPUs' placement (a diagnostic the rounds read only where
+    # timing.read_placement asks): no measuring job, only what reads the records. (A bare `touch`
+    # re-runs nothing at all: Snakemake keeps its inputs' checksums and sees the same content.)
+    for module in ("report/table.py", "measure/placement.py"):
+        path = workflow.root / "workflow" / "scripts" / "posebench" / module
+        path.write_text(path.read_text() + "# edited\n")
+    assert planned(workflow) == measured
+
     # the statistics over rounds: the cells and the table, no timing
-    edit(workflow, "workflow/scripts/posebench/statistics.py", '"""How sure', '"""(edited) How sure')
+    edit(workflow, "workflow/scripts/posebench/stats.py", '"""How sure', '"""(edited) How sure')
     assert planned(workflow) == measured
 
     # more rounds: only the new rounds are timed, then the cells and the table
@@ -80,9 +88,10 @@ def test_reruns_follow_each_models_own_inputs(workflow):
     extra = workflow.root / "workflow" / "scripts" / "posebench" / "extra.py"
     extra.write_text('"""A module no step imports yet."""\n')
     assert planned(workflow) == measured
-    labels = workflow.root / "workflow" / "scripts" / "posebench" / "labels.py"
+    labels = workflow.root / "workflow" / "scripts" / "posebench" / "catalog" / "labels.py"
     stamp = labels.stat()
-    edit(workflow, "workflow/scripts/posebench/labels.py", "from .metafile", "from . import extra  # noqa: F401\nfrom .metafile")
+    edit(workflow, "workflow/scripts/posebench/catalog/labels.py", "from posebench.catalog.metafile",
+         "from posebench import extra  # noqa: F401\nfrom posebench.catalog.metafile")
     os.utime(labels, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # the import alone, not the edit, re-runs it
     labelled = sum((model_jobs(model, ["label"]) for model in MODELS), Counter()) + measured
     assert planned(workflow) == labelled
@@ -105,9 +114,9 @@ def test_reruns_follow_each_models_own_inputs(workflow):
     assert planned(workflow, MODELS[1:], slower) == model_jobs(MODELS[1], ["label", "timing"]) + measured
 
     # a script: the jobs that run it (the cells too here: one model fewer than the run measured)
-    edit(workflow, "workflow/scripts/posebench/complexity.py", '"""Step 2', '"""Step 2 (edited)')
+    edit(workflow, "workflow/scripts/posebench/measure/complexity.py", '"""Step 2', '"""Step 2 (edited)')
     assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["label", "complexity"]) + measured
-    edit(workflow, "workflow/scripts/posebench/table.py", '"""Step last', '"""Step last (edited)')
+    edit(workflow, "workflow/scripts/posebench/report/table.py", '"""Step last', '"""Step last (edited)')
     assert planned(workflow, MODELS[1:]) == model_jobs(MODELS[1], ["label", "complexity"]) + measured
 
     # a backend's pins: exactly that backend's jobs (both models run on mmpose1)

@@ -6,7 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 from conftest import REPO, tiny_timing
-from posebench.page import cell_texts, crossings_html, front_lines, header_html, page_rows, scene_lines, scene_rows, write_page
+from posebench.report.page import cell_texts, crossings_html, front_lines, header_html, page_rows, scene_lines, scene_rows, write_page
 
 # three rows whose round the prepared run timed: the run here makes the tables and the page
 MODELS = ["shufflenetv2_coco_256x192", "deeppose_res50_coco_256x192", "ae_mobilenetv2_coco_512x512"]

@@ -8,9 +8,9 @@ import statistics
 
 import pytest
 from conftest import REPO, tiny_timing
-from posebench.compare import complexity_mismatches
+from posebench.catalog.seed import read_seed_csv
 from posebench.records import read_table_csv
-from posebench.seed import read_seed_csv
+from posebench.report.compare import complexity_mismatches
 
 SEED = read_seed_csv(REPO / "resources" / "seed_table.csv")
 USER_ROW = """
@@ -137,7 +137,9 @@ def check_timing_record(workflow):
     assert timing["host"] == socket.gethostname() and timing["started_at"] < timing["ended_at"]
     # one round's policy: the number of rounds is not in it
     assert timing["policy"] == {"iterations": 3, "warmup": 1, "min_iterations": 1, "budget_s": 0.5, "long_iteration_s": 0.5,
-                                "allocator": "caching"}
+                                "allocator": "caching", "read_placement": False}
+    # nothing in a default round but the measurement and the probe: the CPUs' placement is not read
+    assert timing["placement_read"] is False
     assert timing["allocator"] == "caching"  # glibc took the settings
     assert timing["flip_test"] is True
     assert timing["timed_region"].startswith("forward and its flip-test pass, outputs to the host, keypoint decoding")
@@ -150,6 +152,7 @@ def check_timing_record(workflow):
         assert batch["fps_std"] == statistics.pstdev([1 / s for s in batch["seconds"]])
         for reading in (batch["probe_before"], batch["probe_after"]):
             assert reading["probe_gflops_per_s"] > 1 and reading["load1"] >= 0 and reading["runnable"] >= 1
+            assert "round_trip_ns" not in reading
     env = timing["environment"]
     assert env["mmpose"] == "1.3.2" and env["gpu"] is None and env["cpu_physical_cores"] >= 1
 
@@ -291,7 +294,7 @@ def test_runtimes_side_by_side_for_top_down_deeppose_and_associative_embedding(w
     assert "| eager | onnxruntime | compile | channels_last |" in (workflow.root / "results" / "runtimes.md").read_text()
 
     # the ONNX tolerance is the runtimes' code: it re-checks and re-times them, never eager or the export
-    tolerance = workflow.root / "workflow" / "scripts" / "posebench" / "runtimes.py"
+    tolerance = workflow.root / "workflow" / "scripts" / "posebench" / "runtimes" / "runners.py"
     code = tolerance.read_text()
     assert code.count('"onnxruntime": 1e-3,') == 1
     tolerance.write_text(code.replace('"onnxruntime": 1e-3,', '"onnxruntime": 2e-3,'))

@@ -1,4 +1,4 @@
-"""Where the host put the CPUs (posebench/placement.py): the round trip on this machine, a partner
+"""Where the host put the CPUs (posebench/measure/placement.py): the round trip on this machine, a partner
 that never answers, and what the run and the machine check make of the readings, on known numbers."""
 import argparse
 import math
@@ -10,10 +10,10 @@ import time
 import pandas as pd
 import pytest
 from conftest import REPO
-from posebench import placement
-from posebench.measurements import apart_share, cell_table, measurement_table, placement_effect
-from posebench.quietness import quietness, render
-from posebench.repeatability import placement_line
+from diagnostics.quietness import quietness, render
+from diagnostics.repeatability import placement_effect, placement_line
+from posebench.measure import placement
+from posebench.report.measurements import apart_share, cell_table, measurement_table
 from test_statistics import timing_record
 
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
@@ -42,6 +42,18 @@ def reaped(pid: int) -> bool:
     return False
 
 
+def test_a_round_reads_the_placement_only_where_its_policy_asks():
+    from posebench.measure.probe import placement_reader, probe_state
+
+    assert placement_reader({"allocator": "caching"}) is None and placement_reader({"read_placement": False}) is None
+    default = probe_state(lambda: 100.0, placement_reader({}))
+    assert "round_trip_ns" not in default and default["probe_gflops_per_s"] == 100.0
+    asked = placement_reader({"read_placement": True})
+    assert asked is placement.core_round_trip_ns
+    if TWO_CPUS:
+        assert probe_state(lambda: 100.0, asked)["round_trip_ns"] > 0
+
+
 @pytest.mark.skipif(not TWO_CPUS, reason="the round trip needs two CPUs")
 def test_the_round_trip_between_two_cpus_is_read_and_its_processes_reaped(monkeypatch):
     allowed, forked = os.sched_getaffinity(0), record_forks(monkeypatch)
@@ -53,7 +65,7 @@ def test_the_round_trip_between_two_cpus_is_read_and_its_processes_reaped(monkey
 
 @pytest.mark.skipif(not TWO_CPUS, reason="the round trip needs two CPUs")
 def test_a_process_reads_it_through_one_helper_that_does_not_outlive_it():
-    code = ("from posebench import placement; readings = [placement.core_round_trip_ns() for _ in range(20)]; "
+    code = ("from posebench.measure import placement; readings = [placement.core_round_trip_ns() for _ in range(20)]; "
             "print(placement._helper[0].pid, len(placement._helper), placement.helper_cpu_seconds(), *readings)")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True,
                           text=True, timeout=60)
@@ -75,7 +87,7 @@ def test_a_process_reads_it_through_one_helper_that_does_not_outlive_it():
 
 def test_one_cpu_has_no_round_trip():
     code = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); " \
-           "from posebench.placement import core_round_trip_ns; print(core_round_trip_ns())"
+           "from posebench.measure.placement import core_round_trip_ns; print(core_round_trip_ns())"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True,
                           text=True, timeout=60)
     assert done.stdout == "None\n", done.stderr

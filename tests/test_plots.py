@@ -5,8 +5,8 @@ from xml.etree import ElementTree
 import pandas as pd
 from conftest import REPO
 from PIL import Image
-from posebench.plots import COMBINED, GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
-from posebench.scene_table import draw as draw_scenes
+from posebench.report.plots import COMBINED, GID_FRONT, GID_INTERVALS, GID_MODELS, Point, draw, pareto_front, plot_names, points
+from posebench.report.scene_table import draw as draw_scenes
 
 SUBTITLE = "test machine"
 

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from conftest import REPO, SCRIPTS
-from posebench.publish import PUBLISHED, conditions
+from posebench.report.publish import PUBLISHED, conditions
 
 
 def publish(*args):
@@ -62,9 +62,9 @@ def test_an_unfinished_run_is_refused_in_one_line_and_nothing_is_written(tmp_pat
 
 
 def test_every_published_table_parses_and_has_the_seeds_78_rows():
-    from posebench.compare import complexity_mismatches
+    from posebench.catalog.seed import read_seed_csv
     from posebench.records import read_table_csv
-    from posebench.seed import read_seed_csv
+    from posebench.report.compare import complexity_mismatches
 
     seed = read_seed_csv(REPO / "resources" / "seed_table.csv")
     tables = sorted((REPO / "published").glob("*/table.csv"))

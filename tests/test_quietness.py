@@ -9,9 +9,9 @@ import subprocess
 import numpy as np
 import pytest
 from conftest import REPO
-from posebench.quietness import (check_record, machine_shares, quietness, render, sample, until_quiet, wait_text,
+from diagnostics.quietness import (check_record, machine_shares, quietness, render, sample, until_quiet, wait_text,
                                  window_scatter)
-from posebench.statistics import percent_text, t_half_width
+from posebench.stats import percent_text, t_half_width
 
 PYTHON = str(REPO / ".venvs" / "mmpose1" / "bin" / "python")
 QUIET = [100 * math.exp(x) for x in (-0.01, 0.01) * 10]  # a scatter of about 1%
@@ -99,7 +99,7 @@ def test_a_checks_row_in_a_waits_log_is_flat_and_dated():
 
 
 def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
-    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "2", "--json",
+    done = subprocess.run([PYTHON, "bench/check_machine.py", "--seconds", "2", "--json",
                            str(tmp_path / "check.json")], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
@@ -116,7 +116,7 @@ def test_the_command_probes_this_machine_and_gives_its_verdict(tmp_path):
 def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("timing: {min_rounds: 3}\n")
-    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--config", str(config)],
+    done = subprocess.run([PYTHON, "bench/check_machine.py", "--seconds", "1", "--config", str(config)],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr == "%s: field timing.target or timing.max_rounds: missing or not a number\n" % config
@@ -125,7 +125,7 @@ def test_a_config_without_the_timing_goal_is_a_one_line_error(tmp_path):
 def test_a_wait_for_a_quiet_machine_that_never_comes_exits_1_and_writes_no_figures(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("timing: {target: 0.000001, max_rounds: 8}\n")  # no machine is this quiet
-    done = subprocess.run([PYTHON, "workflow/scripts/check_machine.py", "--seconds", "1", "--until-quiet", "3",
+    done = subprocess.run([PYTHON, "bench/check_machine.py", "--seconds", "1", "--until-quiet", "3",
                            "--config", str(config), "--json", str(tmp_path / "check.json"),
                            "--log", str(tmp_path / "checks.csv")],
                           cwd=REPO, capture_output=True, text=True, timeout=120)

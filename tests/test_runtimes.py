@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 from conftest import REPO
-from posebench.runtime_table import (
+from posebench.report.runtime_table import (
     achieved_gflops_per_s, render_runtimes_markdown, runtime_records, speedup,
 )
 

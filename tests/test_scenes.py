@@ -5,9 +5,9 @@ import time
 import pandas as pd
 import pytest
 from conftest import tiny_timing
-from posebench.scene_plan import scene_plan
-from posebench.scene_table import crossing
-from posebench.scenes import StageClock, measure_frames, person_boxes
+from posebench.report.scene_table import crossing
+from posebench.scenes.frames import StageClock, measure_frames, person_boxes
+from posebench.scenes.plan import scene_plan
 
 SCENES = {
     "people": [1, 5], "frame_size": [480, 640],
@@ -50,7 +50,7 @@ def test_person_boxes_tile_the_frame_without_overlapping():
 def test_the_stage_clock_splits_the_pose_step_into_network_and_decoding():
     ticks = iter([0.0, 1.0, 1.0, 1.5, 2.0, 2.25, 2.0, 4.0])
     clock = StageClock(lambda: None)
-    import posebench.scenes as scenes
+    import posebench.scenes.frames as scenes
 
     real = scenes.time.perf_counter
     scenes.time.perf_counter = lambda: next(ticks)

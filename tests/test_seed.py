@@ -1,6 +1,6 @@
 import pytest
 from conftest import REPO
-from posebench.seed import input_size_hw, model_id, parse_seed_markdown, read_seed_csv
+from posebench.catalog.seed import input_size_hw, model_id, parse_seed_markdown, read_seed_csv
 
 SEED_PAGE = REPO.parent / "shared" / "seed" / "inference_speed_summary.md"
 

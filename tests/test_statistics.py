@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from posebench.measurements import cell_table, measurement_table, probe_summary
-from posebench.rounds import planned_rounds, wants_another_round, wide_batch_sizes
-from posebench.statistics import cell_statistics, relative_half_width, significance, verdict
-from posebench.table import probe_lines
+from posebench.measure.rounds import planned_rounds, wants_another_round, wide_batch_sizes
+from posebench.report.measurements import cell_table, measurement_table, probe_summary
+from posebench.report.table import probe_lines
+from posebench.stats import cell_statistics, relative_half_width, significance, verdict
 
 
 def test_a_cell_pools_every_iteration_of_every_round_and_its_interval_is_over_the_rounds():
@@ -193,7 +193,7 @@ def test_the_round_plan_keeps_rounds_on_disk_and_adds_rounds_only_to_unsteady_ce
 
 
 def test_the_repeatability_summary_on_known_runs():
-    from posebench.repeatability import paired_cells, render, run_summary, summary
+    from diagnostics.repeatability import paired_cells, render, run_summary, summary
 
     def cells(values, flags, rounds=3, half=0.015, shifts=(0.01, -0.02, 0.0, 0.005)):
         return pd.DataFrame([{"id": "m%d" % i, "device": "cpu", "runtime": "eager", "batch_size": 1, "status": "measured",
@@ -245,7 +245,7 @@ def test_the_repeatability_summary_on_known_runs():
 
 
 def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():
-    from posebench.repeatability import machine_shift
+    from diagnostics.repeatability import machine_shift
 
     # B 20% slower on every cell, each cell then ±1%: the common factor, and what is left of it
     ratios = [1.2 * r for r in (1.01, 0.99, 1.0, 1.01, 0.99, 1.0, 1.01, 0.99)]
@@ -260,7 +260,7 @@ def test_a_machine_that_moved_between_the_runs_is_told_from_the_cells_scatter():
 
 
 def test_runs_in_a_row_are_told_apart_by_their_speed_as_a_whole_and_by_their_place_in_a_pair():
-    from posebench.repeatability import first_over_second, run_factors
+    from diagnostics.repeatability import first_over_second, run_factors
 
     speeds = {"1-A": 1.1, "1-B": 1.0, "2-A": 1.0, "2-B": 0.9}  # each run's speed, the same on every cell
     cells = {

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from conftest import REPO
 from posebench.failures import failure_record
-from posebench.timing import batches_not_taken, fps_summary, run_iterations
+from posebench.measure.timing import batches_not_taken, fps_summary, run_iterations
 
 POLICY = {"iterations": 50, "warmup": 5, "min_iterations": 3, "budget_s": 20.0, "long_iteration_s": 2.0}
 
@@ -90,7 +90,7 @@ def test_the_device_is_synchronised_around_every_step_and_the_probe_runs_between
 def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):
     """The CUDA path itself, on a machine without one: a clear failure, no fake number."""
     python = REPO / ".venvs" / "mmpose1" / "bin" / "python"
-    code = "from posebench.timing import prepare_device; prepare_device('cuda', 1)"
+    code = "from posebench.measure.timing import prepare_device; prepare_device('cuda', 1)"
     run = subprocess.run([str(python), "-c", code], cwd=REPO / "workflow" / "scripts", capture_output=True, text=True)
     assert run.returncode == 1
     # PyPI's torch build, CUDA inside (torch 2.13.0+cu130), on a machine with no GPU
@@ -102,7 +102,7 @@ def test_asking_for_cuda_without_a_gpu_fails_clearly(tmp_path):
 MAPPED_BLOCKS = """
 import ctypes, sys
 import torch
-from posebench.timing import prepare_device
+from posebench.measure.timing import prepare_device
 
 class MallInfo(ctypes.Structure):
     _fields_ = [(name, ctypes.c_size_t) for name in

@@ -12,7 +12,7 @@ sys.path.insert(0, str(REPO / "workflow" / "scripts"))
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from posebench.complexity import count_with_mmengine, count_with_torch  # noqa: E402
+from posebench.measure.complexity import count_with_mmengine, count_with_torch  # noqa: E402
 
 
 class MatmulAttention(torch.nn.Module):

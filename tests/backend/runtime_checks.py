@@ -16,11 +16,11 @@ import onnx  # noqa: E402
 import torch  # noqa: E402
 import yaml  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
-from posebench import onnx_export, quantize  # noqa: E402
 from posebench.backends import get_backend  # noqa: E402
+from posebench.catalog.resolve import resolve_model  # noqa: E402
+from posebench.measure.timing import time_model  # noqa: E402
 from posebench.records import write_json  # noqa: E402
-from posebench.resolve import resolve_model  # noqa: E402
-from posebench.timing import time_model  # noqa: E402
+from posebench.runtimes import export, quantize  # noqa: E402
 
 POLICY = {"iterations": 2, "warmup": 1, "min_iterations": 1, "budget_s": 0.1, "long_iteration_s": 2}
 
@@ -86,8 +86,8 @@ def deployment_runtimes(resolved, exported, workdir):
     findings["openvino_int8"] = onnxruntime_cells(resolved, quantized, "openvino_int8")
     unreadable = workdir / "unreadable"
     unreadable.mkdir()
-    (unreadable / onnx_export.EXPORT_RECORD).write_bytes((exported / onnx_export.EXPORT_RECORD).read_bytes())
-    (unreadable / onnx_export.ONNX_FILE).write_bytes(b"not a network")
+    (unreadable / export.EXPORT_RECORD).write_bytes((exported / export.EXPORT_RECORD).read_bytes())
+    (unreadable / export.ONNX_FILE).write_bytes(b"not a network")
     for runtime in ("openvino", "opencv_dnn"):
         findings["unreadable_" + runtime] = first_batch(resolved, unreadable, runtime)
     return findings
@@ -98,14 +98,14 @@ def main():
     resolved = resolved_model(model_id)
     findings = {"routed_step_matches": routed_step_matches_the_plain_one(resolved)}
     exported = workdir / "onnx"
-    findings["export"] = onnx_export.export_model(resolved, exported)
+    findings["export"] = export.export_model(resolved, exported)
     findings["faithful"] = onnxruntime_cells(resolved, exported)
     findings["eager"] = onnxruntime_cells(resolved, None, "eager")
     if "--deployment" in sys.argv:
         findings.update(deployment_runtimes(resolved, exported, workdir))
-    perturb(exported / onnx_export.ONNX_FILE)
+    perturb(exported / export.ONNX_FILE)
     findings["perturbed"] = onnxruntime_cells(resolved, exported)
-    write_json(exported / onnx_export.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
+    write_json(exported / export.EXPORT_RECORD, {"status": "failed", "message": "RuntimeError: unsupported op"})
     findings["failed_export"] = first_batch(resolved, exported, "onnxruntime")
     print(json.dumps(findings))
 

@@ -14,20 +14,20 @@ from snakemake.utils import validate
 
 SCRIPTS_DIR = "workflow/scripts"
 sys.path.insert(0, str(Path(workflow.basedir) / SCRIPTS_DIR))
-from posebench import catalog  # noqa: E402
+from posebench.catalog import models as catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
-from posebench.resolve import measured_entry  # noqa: E402
+from posebench.catalog.resolve import measured_entry  # noqa: E402
 from posebench.records import read_json  # noqa: E402
-from posebench.rounds import (
+from posebench.measure.rounds import (
     planned_rounds,
     round_policy,
     timing_folder,
     wants_another_round,
 )  # noqa: E402
-from posebench.runtime_names import FROM_ONNX  # noqa: E402
-from posebench.scene_plan import SCENE_RUNTIME, scene_plan  # noqa: E402
-from posebench.environment import cuda_visible  # noqa: E402
-from posebench.plots import FORMATS, plot_names  # noqa: E402
+from posebench.runtimes.names import FROM_ONNX  # noqa: E402
+from posebench.scenes.plan import SCENE_RUNTIME, scene_plan  # noqa: E402
+from posebench.measure.environment import cuda_visible  # noqa: E402
+from posebench.report.plots import FORMATS, plot_names  # noqa: E402
 
 USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method
 CONDA_ENVS = {
@@ -210,7 +210,8 @@ def timing_threads():
 # The script each step runs. Its code, as the step's input, is derived from the script's imports
 # (posebench/codedeps.py), so a change to any module a step runs re-runs that step's jobs, and
 # only those; the modules loaded by name at run time are added per job: the model's backend
-# adapter, and posebench/runtimes.py for the runtimes beyond eager.
+# adapter, posebench/runtimes/runners.py for the runtimes beyond eager, and the CPUs' placement
+# reading (posebench/measure/placement.py) for the rounds where timing.read_placement asks for it.
 STEP_SCRIPTS = {
     "resolve": "resolve_model.py",
     "label": "label_model.py",
@@ -237,9 +238,17 @@ def code_of(script):
     ]
 
 
+def placement_code():
+    """The placement reading's code, where the rounds read it (timing.read_placement)."""
+    if not config["timing"]["read_placement"]:
+        return []
+    return code_of("posebench/measure/placement.py")
+
+
 def step_code(step):
     """The code a step's jobs run; for a model's step, with its backend's adapter (and for a
-    timing job beyond eager, the runtimes module)."""
+    timing job, the placement reading where asked; beyond eager, the runtimes module).
+    """
     files = code_of(STEP_SCRIPTS[step])
     if step not in MODEL_STEPS:
         return files
@@ -247,8 +256,10 @@ def step_code(step):
     def with_plugins(wildcards):
         backend = MODELS[wildcards.model]["backend"]
         found = files + code_of(f"posebench/backends/{backend}.py")
+        if step == "timing":
+            found += placement_code()
         if getattr(wildcards, "runtime", "eager") != "eager":
-            found += code_of("posebench/runtimes.py")
+            found += code_of("posebench/runtimes/runners.py")
         return sorted(set(found))
 
     return with_plugins
@@ -359,6 +370,7 @@ def scene_code():
             code_of(STEP_SCRIPTS["scene"])
             + code_of("posebench/backends/mmpose1.py")
             + code_of("posebench/backends/mmpose1_scenes.py")
+            + placement_code()
         )
     )
 

@@ -8,10 +8,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from posebench.compare import complexity_mismatches
+from posebench.catalog.seed import read_seed_csv
 from posebench.records import read_json, read_table_csv
-from posebench.seed import read_seed_csv
-from posebench.table import describe_failure
+from posebench.report.compare import complexity_mismatches
+from posebench.report.table import describe_failure
 
 
 def main() -> None:

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import yaml
-from posebench.compare import published_comparison
 from posebench.records import read_json
+from posebench.report.compare import published_comparison
 
 
 def main() -> None:

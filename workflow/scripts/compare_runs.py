@@ -10,11 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from posebench.catalog import CatalogError, other_table, record_beside
-from posebench.compare import probe_medians, render_comparison, rounds_by_cell
+from posebench.catalog.models import CatalogError, other_table, record_beside
 from posebench.records import read_table_csv, write_text
-from posebench.runs import read_environments
-from posebench.table import TABLE_DEVICES, fps_key
+from posebench.report.compare import probe_medians, render_comparison, rounds_by_cell
+from posebench.report.runs import read_environments
+from posebench.report.table import TABLE_DEVICES, fps_key
 
 
 def measurements_beside(table: Path):
@@ -22,7 +22,7 @@ def measurements_beside(table: Path):
     found = record_beside(str(table), "measurements.csv")
     if found is None:
         return None
-    from posebench.measurements import read_table
+    from posebench.report.measurements import read_table
 
     return read_table(found)
 

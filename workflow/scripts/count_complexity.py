@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 from posebench import warm
-from posebench.complexity import count_complexity
+from posebench.measure.complexity import count_complexity
 from posebench.records import read_json, write_json
 
 

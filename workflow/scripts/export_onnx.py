@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 from posebench import warm
-from posebench.onnx_export import export_model
 from posebench.records import read_json
+from posebench.runtimes.export import export_model
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 from posebench import warm
-from posebench.labels import label_model
+from posebench.catalog.labels import label_model
+from posebench.catalog.seed import read_seed_csv
 from posebench.records import write_json
-from posebench.seed import read_seed_csv
 
 
 def main() -> None:

@@ -4,8 +4,8 @@ results/environment.json."""
 import argparse
 from pathlib import Path
 
-from posebench.measurements import cell_table, collect_environment, measurement_table
 from posebench.records import read_json, write_json, write_text
+from posebench.report.measurements import cell_table, collect_environment, measurement_table
 
 
 def main() -> None:

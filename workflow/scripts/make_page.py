@@ -4,7 +4,7 @@ the scenes' frames per second against N people where the run times scenes)."""
 import argparse
 from pathlib import Path
 
-from posebench.page import write_page
+from posebench.report.page import write_page
 
 
 def main() -> None:

@@ -4,9 +4,9 @@ import argparse
 import datetime
 from pathlib import Path
 
-from posebench.plots import COMBINED, draw, plot_names
 from posebench.records import read_table_csv
-from posebench.runs import read_environments
+from posebench.report.plots import COMBINED, draw, plot_names
+from posebench.report.runs import read_environments
 
 
 def main() -> None:

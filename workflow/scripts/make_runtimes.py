@@ -2,9 +2,9 @@
 import argparse
 from pathlib import Path
 
-from posebench.measurements import read_table
 from posebench.records import read_json, records_by_id, write_text
-from posebench.runtime_table import render_runtimes_csv, render_runtimes_markdown, runtime_records
+from posebench.report.measurements import read_table
+from posebench.report.runtime_table import render_runtimes_csv, render_runtimes_markdown, runtime_records
 
 
 def main() -> None:

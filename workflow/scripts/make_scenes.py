@@ -3,9 +3,9 @@ scenes.md and a plot of frames per second against the number of people per devic
 import argparse
 from pathlib import Path
 
-from posebench.measurements import measurement_table
 from posebench.records import read_json, records_by_id, write_text
-from posebench.scene_table import draw, render_markdown, scene_table
+from posebench.report.measurements import measurement_table
+from posebench.report.scene_table import draw, render_markdown, scene_table
 
 
 def main() -> None:

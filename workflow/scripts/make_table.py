@@ -2,10 +2,10 @@
 import argparse
 from pathlib import Path
 
-from posebench.measurements import probe_summary, read_table
+from posebench.catalog.seed import read_seed_csv
 from posebench.records import read_json, records_by_id, write_text
-from posebench.seed import read_seed_csv
-from posebench.table import render_csv, render_markdown, table_row
+from posebench.report.measurements import probe_summary, read_table
+from posebench.report.table import render_csv, render_markdown, table_row
 
 EAGER = "eager"
 

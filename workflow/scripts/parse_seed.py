@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from posebench.seed import parse_seed_markdown, write_seed_csv
+from posebench.catalog.seed import parse_seed_markdown, write_seed_csv
 
 
 def main() -> None:

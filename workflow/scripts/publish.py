@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from posebench.publish import PublishError, publish
+from posebench.report.publish import PublishError, publish
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 from posebench import warm
-from posebench.quantize import quantize_model
 from posebench.records import read_json
+from posebench.runtimes.quantize import quantize_model
 
 
 def main() -> None:

@@ -5,8 +5,8 @@ import sys
 from pathlib import Path
 
 from posebench import warm
+from posebench.catalog.resolve import ResolveError, resolve_model
 from posebench.records import write_json
-from posebench.resolve import ResolveError, resolve_model
 
 
 def main() -> None:

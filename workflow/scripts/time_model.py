@@ -17,10 +17,10 @@ from pathlib import Path  # noqa: E402
 
 from posebench import warm  # noqa: E402
 
-from posebench.environment import default_threads  # noqa: E402
+from posebench.measure.environment import default_threads  # noqa: E402
+from posebench.measure.timing import Phases, time_model  # noqa: E402
 from posebench.records import read_json, write_json  # noqa: E402
-from posebench.runtime_names import RUNTIMES  # noqa: E402
-from posebench.timing import Phases, time_model  # noqa: E402
+from posebench.runtimes.names import RUNTIMES  # noqa: E402
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """Time one scene (a detector plus a top-down model, or a one-stage or bottom-up model) on whole
-frames with N people, one round -> JSON shaped as a timing round's (posebench/scenes.py).
+frames with N people, one round -> JSON shaped as a timing round's (posebench/scenes/frames.py).
 
 Progress goes to stdout as it happens; the rule sends it to the log. Like a timing round, it runs
 in a child forked from the backend's warm process where there is one.
@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from posebench import warm
-from posebench.environment import default_threads
+from posebench.measure.environment import default_threads
 from posebench.records import read_json, write_json
-from posebench.scenes import time_scene
+from posebench.scenes.frames import time_scene
 
 
 def detector_arg(text):

@@ -1,5 +1,5 @@
 """Scenes on MMPose 1.x: whole frames through MMPose's own inference path, with mmdet 3.x's person
-detectors. Loaded by name (posebench/scenes.py) for the scene rounds only, so that the model
+detectors. Loaded by name (posebench/scenes/frames.py) for the scene rounds only, so that the model
 rounds do not run its code and a change to it does not re-time them."""
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ NEAR_ONE = 0.999
 
 
 class MMPose1Scenes:
-    """What posebench/scenes.py asks of a backend; `clock` is its StageClock."""
+    """What posebench/scenes/frames.py asks of a backend; `clock` is its StageClock."""
 
     def __init__(self, backend: MMPose1):
         self.backend = backend
