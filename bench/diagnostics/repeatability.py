@@ -4,7 +4,8 @@ the median and 90th percentile of |A/B - 1|, the worst cell, whether every cell 
 than the tolerance was marked in A or in B, how many cells each run marked, how often each run's
 95% interval holds the other run's mean, the rounds each cell took and the largest probe shift
 (what the p mark reads) in each run; and whether the machine itself moved between the runs
-(every cell faster in one of them), which no run's own rounds see."""
+(every cell faster in one of them), which no run's own rounds see; and, where the runs' rounds
+read the CPUs' placement, what being apart did to a round's FPS (placement_effect)."""
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple
