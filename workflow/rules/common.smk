@@ -6,6 +6,7 @@ import shlex
 import subprocess
 import sys
 import threading
+from functools import lru_cache
 from pathlib import Path
 
 from snakemake.exceptions import IncompleteCheckpointException
@@ -232,10 +233,16 @@ MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export", "quantize")
 
 
 def code_of(script):
-    return [
+    return list(closure_of(script))
+
+
+@lru_cache(maxsize=None)
+def closure_of(script):
+    """A script's code, read once per invocation: the input functions ask for it per job."""
+    return tuple(
         f"{SCRIPTS_DIR}/{name}"
         for name in import_closure(Path(workflow.basedir) / SCRIPTS_DIR, script)
-    ]
+    )
 
 
 def placement_code():
