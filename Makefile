@@ -8,7 +8,7 @@ BACKENDS := mmpose1 mmpose0
 MACHINE ?= amd-epyc-2core-vm
 EXTRA_ROUNDS ?= 2
 
-.PHONY: help table modern remeasure publish publish-modern machine-check repeatability repeatability-one-round setup test cluster-tools browser-tools check-complexity check-published lint format
+.PHONY: help table modern remeasure publish publish-modern machine-check repeatability repeatability-one-round setup setup-ultralytics test cluster-tools browser-tools check-complexity check-published lint format
 help: ## this list: every target, one line each
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
@@ -18,7 +18,7 @@ table: setup ## the main job: the 78-row table, its plots, the comparison with t
 # The modern table (config/modern.yaml: the models people pick today in eager PyTorch, ONNX Runtime,
 # OpenVINO and OpenVINO INT8, with the scenes) in results/modern/, leaving results/table.md alone;
 # each model's own results are shared with it.
-modern: setup ## the modern list (config/modern.yaml): runtimes and scenes too, in results/modern/
+modern: setup setup-ultralytics ## the modern list (config/modern.yaml): runtimes and scenes too, in results/modern/
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/modern.yaml
 
 # Re-time only the cells the last run marked unsteady (EXTRA_ROUNDS more rounds each), then
@@ -81,8 +81,13 @@ repeatability-one-round: setup ## the same pair with the seed's one-round method
 setup: ## build the missing virtual environments under .venvs/ (driver, mmpose1, mmpose0)
 	@for env in driver $(BACKENDS); do envs/build_venv.sh $$env || exit 1; done
 
+# Ultralytics YOLO pose, for the modern list only: AGPL-3.0, so the user's own install from PyPI
+# (envs/requirements/ultralytics.txt), never a copy inside posebench.
+setup-ultralytics: ## build .venvs/ultralytics (Ultralytics YOLO pose, AGPL-3.0) for the modern list
+	@envs/build_venv.sh ultralytics
+
 # Two workers: the real pipeline runs wait on Snakemake, sbatch and subprocesses much of the time.
-test: setup cluster-tools browser-tools ## the test suite (two pytest workers); installs Slurm and Chromium as root
+test: setup setup-ultralytics cluster-tools browser-tools ## the test suite (two pytest workers); installs Slurm and Chromium as root
 	.venvs/driver/bin/pytest -q -n 2 --dist worksteal --durations=15 tests
 
 # Debian's Slurm and munge, for the test that runs the SLURM profile on a one-node cluster;
@@ -109,7 +114,7 @@ check-complexity: setup ## every row's params and FLOPs against the seed's (no t
 
 # The modern list's params and FLOPs (resolve and complexity only) against the figures their
 # authors published (resources/published_complexity.csv), or "none published".
-check-published: setup ## the modern list's params and FLOPs against their authors' published figures
+check-published: setup setup-ultralytics ## the modern list's params and FLOPs against their authors' published figures
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/modern.yaml --until complexity
 	.venvs/driver/bin/python workflow/scripts/check_published.py config/models-modern.yaml
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import pytest
 
@@ -40,8 +40,11 @@ class Workflow:
     def command(self, args) -> list:
         return [str(REPO / ".venvs" / "driver" / "bin" / "snakemake"), "--cores", "2", *args]
 
-    def snakemake(self, *args: str, timeout: float = 900, env: Optional[dict] = None) -> subprocess.CompletedProcess:
-        return subprocess.run(self.command(args), cwd=self.root, capture_output=True, text=True, timeout=timeout, env=env)
+    def snakemake(self, *args: str, timeout: float = 900, env: Optional[dict] = None,
+                  inside: Sequence[str] = ()) -> subprocess.CompletedProcess:
+        """`inside`: a command that runs it (`unshare --net`, say)."""
+        return subprocess.run([*inside, *self.command(args)], cwd=self.root, capture_output=True, text=True,
+                              timeout=timeout, env=env)
 
     def start_snakemake(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen(self.command(args), cwd=self.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

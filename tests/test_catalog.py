@@ -49,7 +49,7 @@ def test_the_seeds_mislabelled_row_is_named_after_what_it_measures():
         ("models:" + GOOD_ENTRY.replace("    backend: mmpose1\n", ""),
          "model 'res50_coco_256x192': field entry: missing required field: backend"),
         ("models:" + GOOD_ENTRY.replace("backend: mmpose1", "backend: mmpose2"),
-         "model 'res50_coco_256x192': field backend: 'mmpose2' is not one of ['mmpose0', 'mmpose1']"),
+         "model 'res50_coco_256x192': field backend: 'mmpose2' is not one of ['mmpose0', 'mmpose1', 'ultralytics']"),
         ("models:" + GOOD_ENTRY + GOOD_ENTRY, "model 'res50_coco_256x192': field id: duplicate id"),
         ("models:" + GOOD_ENTRY.replace("id: res50_coco_256x192", "id: 'a;rm -rf x'"),
          "model 'a;rm -rf x': field id: 'a;rm -rf x' has characters that are not allowed"),

@@ -29,7 +29,7 @@ def test_the_plan_names_each_scene_and_keeps_those_of_the_selected_models():
     ({"pipelines": [["yolo", "rtmpose-t"]]},
      "config: field scenes.pipelines.0: unknown detector 'yolo' (scenes.detectors has rtmdet-nano)"),
     ({"one_stage": ["rtmo-x"]}, "config: field scenes.one_stage.0: 'rtmo-x' is not a model of the list"),
-    ({"one_stage": ["res50"]}, "config: field scenes.one_stage.0: 'res50' runs on mmpose0; scenes need mmpose1"),
+    ({"one_stage": ["res50"]}, "config: field scenes.one_stage.0: 'res50' runs on mmpose0; scenes need mmpose1 or ultralytics"),
 ])
 def test_a_scene_the_list_cannot_time_is_a_one_line_error(change, message):
     with pytest.raises(ValueError) as error:

@@ -15,6 +15,7 @@ from snakemake.utils import validate
 
 SCRIPTS_DIR = "workflow/scripts"
 sys.path.insert(0, str(Path(workflow.basedir) / SCRIPTS_DIR))
+from posebench.backends import CONFIG_TREES  # noqa: E402
 from posebench.catalog import models as catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
 from posebench.catalog.resolve import measured_entry  # noqa: E402
@@ -34,12 +35,13 @@ USE_CONDA = DeploymentMethod.CONDA in workflow.deployment_settings.deployment_me
 CONDA_ENVS = {
     "mmpose0": "../../envs/mmpose0.yaml",
     "mmpose1": "../../envs/mmpose1.yaml",
+    "ultralytics": "../../envs/ultralytics.yaml",
 }
 DRIVER_CONDA_ENV = "../../envs/driver.yaml"
 
 
 def backend_config_root(backend):
-    """The backend's packaged configs/, found without importing mmpose; None under conda."""
+    """The backend's packaged configs, found without importing its package; None under conda."""
     if USE_CONDA:
         return None
     python = config["backends"][backend]["python"]
@@ -48,17 +50,19 @@ def backend_config_root(backend):
             "config: field backends.%s.python: %s does not exist (run `make setup`)"
             % (backend, python)
         )
+    package, folder = CONFIG_TREES[backend]
     locate = (
-        "import importlib.util, os; spec = importlib.util.find_spec('mmpose'); "
-        "print(os.path.join(spec.submodule_search_locations[0], '.mim', 'configs') if spec else '')"
+        "import importlib.util, os; spec = importlib.util.find_spec(%r); "
+        "print(os.path.join(spec.submodule_search_locations[0], %r) if spec else '')"
+        % (package, folder)
     )
     found = subprocess.run(
         [python, "-c", locate], capture_output=True, text=True
     ).stdout.strip()
     if not found:
         raise catalog.CatalogError(
-            "config: field backends.%s.python: %s has no mmpose installed"
-            % (backend, python)
+            "config: field backends.%s.python: %s has no %s installed"
+            % (backend, python, package)
         )
     return Path(found)
 
@@ -369,14 +373,15 @@ def scene_resolved(wildcards):
     return f"results/resolved/{SCENES[wildcards.scene]['model']}.json"
 
 
-def scene_code():
-    """A scene round's code: its script's, with the scenes adapter of the one backend that has
-    one (loaded by name, so the model rounds do not run it)."""
+def scene_code(wildcards):
+    """A scene round's code: its script's, with its backend's adapter and scenes adapter
+    (loaded by name, so the model rounds do not run it)."""
+    backend = job_backend(wildcards)
     return sorted(
         set(
             code_of(STEP_SCRIPTS["scene"])
-            + code_of("posebench/backends/mmpose1.py")
-            + code_of("posebench/backends/mmpose1_scenes.py")
+            + code_of(f"posebench/backends/{backend}.py")
+            + code_of(f"posebench/backends/{backend}_scenes.py")
             + placement_code()
         )
     )

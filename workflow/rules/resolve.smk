@@ -22,6 +22,7 @@ rule resolve:
 rule label:
     input:
         seed_table="resources/seed_table.csv",
+        published_map="resources/published_map.csv",
         code=step_code("label"),
         pins=backend_pins,
     output:
@@ -36,4 +37,5 @@ rule label:
         python=backend_python,
     shell:
         "{params.python} workflow/scripts/label_model.py --entry {params.entry:q}"
-        " --seed-table {input.seed_table} --output {output} > {log} 2>&1"
+        " --seed-table {input.seed_table} --published-map {input.published_map}"
+        " --output {output} > {log} 2>&1"

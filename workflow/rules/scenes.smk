@@ -3,7 +3,7 @@
 checkpoint scene_timing:
     input:
         resolved=scene_resolved,
-        code=scene_code(),
+        code=scene_code,
         pins=backend_pins,
     output:
         "results/scenes/{scene}/{device}/round{round}.json",

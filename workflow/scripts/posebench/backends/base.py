@@ -6,10 +6,16 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 
+class ConfigError(ValueError):
+    """A config the backend cannot build as it is named; its message is the line the user sees."""
+
+
 class Backend:
     """One MMPose major version. Subclasses implement every method that raises here."""
 
     name = ""
+    # whether mmcv (the seed's counter) is installed beside it: else PyTorch's counter comes first
+    counts_with_mmcv = True
 
     def config_root(self) -> Path:
         """The packaged configs/ tree (mmpose/.mim/configs) of the installed MMPose."""

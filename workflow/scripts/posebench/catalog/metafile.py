@@ -1,9 +1,11 @@
 """The reported mAP, the one number posebench does not measure: MMPose's model-index metafiles
-(the *.yml beside the configs), else the seed table."""
+(the *.yml beside the configs), else the figure its authors published where they keep no metafile
+(resources/published_map.csv: Ultralytics' pages), else the seed table."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+import csv
+from typing import Dict, Optional, Tuple
 
 import yaml
 
@@ -31,10 +33,19 @@ def metafile_map(config_root: Path, config: str) -> Optional[Dict[str, object]]:
     return None
 
 
-def reported_map(config_root: Path, config: str, seed_row: Optional[Dict[str, str]]) -> Dict[str, object]:
+def read_published_maps(path: Path) -> Dict[Tuple[str, str], Dict[str, str]]:
+    """(backend, config) -> its row of resources/published_map.csv."""
+    with open(path, newline="") as handle:
+        return {(row["backend"], row["config"]): row for row in csv.DictReader(handle)}
+
+
+def reported_map(config_root: Path, config: str, seed_row: Optional[Dict[str, str]],
+                 published_row: Optional[Dict[str, str]] = None) -> Dict[str, object]:
     found = metafile_map(config_root, config)
     if found:
         return found
+    if published_row:
+        return {"value": float(published_row["map"]), "source": "published", "file": published_row["source"]}
     if seed_row and seed_row.get("map"):
         return {"value": float(seed_row["map"]), "source": "seed"}
     return {"value": None, "source": "none"}

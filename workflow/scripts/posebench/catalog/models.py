@@ -11,6 +11,8 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
+from posebench.backends import config_on_disk
+
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 
 
@@ -143,7 +145,7 @@ def check_config_files(models: List[Dict[str, str]], config_roots: Dict[str, Pat
         root = config_roots.get(entry["backend"])
         if root is None:
             continue  # that backend's tree is not reachable from here (conda); its resolve job checks
-        if not os.path.isfile(config_file(entry, root, workdir)):
+        if not os.path.isfile(config_on_disk(entry["backend"], config_file(entry, root, workdir))):
             raise CatalogError(
                 "%s: model %r: field config: %s is not a config file of backend %s (looked in %s)"
                 % (path, entry["id"], entry["config"], entry["backend"], root)

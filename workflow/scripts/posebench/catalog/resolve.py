@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict
 
-from posebench.backends import get_backend
+from posebench.backends import config_on_disk, get_backend
+from posebench.backends.base import ConfigError
 from posebench.catalog.models import config_file, parse_input_size
 from posebench.records import content_hash
 
@@ -27,10 +28,13 @@ def resolve_model(entry: Dict[str, str], workdir: Path) -> Dict[str, object]:
     backend = get_backend(entry["backend"])
     root = backend.config_root()
     path = config_file(entry, root, workdir)
-    if not path.is_file():
+    if not config_on_disk(backend.name, path).is_file():
         raise ResolveError("model %r: field config: %s is not a config file of backend %s"
                            % (entry["id"], entry["config"], backend.name))
-    loaded = backend.load_config(path)
+    try:
+        loaded = backend.load_config(path)
+    except ConfigError as error:
+        raise ResolveError("model %r: field config: %s" % (entry["id"], error))
     input_size = parse_input_size(entry["input_size"])
     if loaded["input_size"] not in (None, input_size):
         raise ResolveError("model %r: field input_size: %s, but its config says %dx%d"

@@ -186,18 +186,27 @@ def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:
             backend.use_counting_forward(model)
         with model_stage("count"):
             executed = executed_leaf_modules(model, input_chw)
-            seed_counter = count_with_mmcv(model, input_chw, executed)
+            counts = {"torch": count_with_torch(model, input_chw)}
+            if backend.counts_with_mmcv:
+                counts["mmcv"] = count_with_mmcv(model, input_chw, executed)
+            else:
+                counts["mmcv"] = {"counter": "mmcv", "error": "not installed with backend %s" % backend.name}
+            # the seed's counter where it is installed, else PyTorch's (Ultralytics' environment)
+            first = counts["mmcv"] if backend.counts_with_mmcv else counts["torch"]
+            if "error" in first:
+                raise ModelFailure("count", RuntimeError(first["error"]))
     except ModelFailure as failure:
         return dict(record, status="failed", failure=failure.record)
     return dict(
         record,
         status="counted",
         input_shape=[1, 3, height, width],
-        params=seed_counter["params"],
-        params_m=seed_counter["params_m"],
-        gflops=seed_counter["gflops"],
-        mmcv=seed_counter,
+        params=first["params"],
+        params_m=first["params_m"],
+        gflops=first["gflops"],
+        params_counter=first["counter"],
+        mmcv=counts["mmcv"],
         thop=count_with_thop(model, input_chw, executed),
-        torch=count_with_torch(model, input_chw),
+        torch=counts["torch"],
         mmengine=count_with_mmengine(model, input_chw),
     )

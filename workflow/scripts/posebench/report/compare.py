@@ -53,7 +53,9 @@ def published_comparison(
     ids: List[str], records: Dict[str, Dict], published: Dict[str, Dict[str, str]]
 ) -> Tuple[List[str], int]:
     """A line per model: our params and each counter's GFLOPs (MACs) beside the published figures,
-    or why there is nothing to compare; and how many disagree by the publishing counter."""
+    or why there is nothing to compare; and how many disagree by the counter their authors' figure
+    is checked against (its `counter`: mmengine for MMPose's, torch for Ultralytics'; its
+    `flops_per_mac`: 2 where the authors count a multiply-accumulate as two FLOPs)."""
     lines, mismatches = [], 0
     for model_id in ids:
         record = records.get(model_id)
@@ -66,14 +68,35 @@ def published_comparison(
         if figure is None:
             lines.append("%s: params %.2f M, GFLOPs %s; none published" % (model_id, record["params_m"], counts))
             continue
-        params_ok = round(record["params_m"], 2) == float(figure["params_m"])
-        ours = (record.get("mmengine") or {}).get("gflops")
-        flops_ok = ours is not None and abs(ours - float(figure["gflops"])) <= FLOPS_TOLERANCE * float(figure["gflops"])
+        params_ok, params_said = params_agree(record["params_m"], figure)
+        flops_ok, flops_said, ours = flops_agree(record, figure)
         mismatches += not (params_ok and flops_ok)
-        lines.append("%s: params %.2f M (published %s: %s), GFLOPs %s (published %s: %s) [%s]" % (
-            model_id, record["params_m"], figure["params_m"], "match" if params_ok else "MISMATCH", counts,
-            figure["gflops"], "within 2%" if flops_ok else "MISMATCH", figure["source"]))
+        lines.append("%s: params %.2f M (published %s: %s), GFLOPs %s%s (published %s: %s) [%s]" % (
+            model_id, record["params_m"], figure["params_m"], params_said, counts, ours, figure["gflops"],
+            flops_said, figure["source"]))
     return lines, mismatches
+
+
+def params_agree(params_m: float, figure: Dict[str, str]) -> Tuple[bool, str]:
+    """To the printed precision, or within the figure's params_tolerance where it gives one."""
+    tolerance = figure.get("params_tolerance")
+    if tolerance:
+        ok = abs(params_m / float(figure["params_m"]) - 1) <= float(tolerance)
+        return ok, "within %g%%" % (100 * float(tolerance)) if ok else "MISMATCH"
+    decimals = len(figure["params_m"].partition(".")[2])
+    ok = round(params_m, decimals) == float(figure["params_m"])
+    return ok, "match" if ok else "MISMATCH"
+
+
+def flops_agree(record: Dict, figure: Dict[str, str]) -> Tuple[bool, str, str]:
+    """Our count by the figure's counter, in the figure's FLOPs per MAC, within its tolerance."""
+    counter = figure.get("counter") or "mmengine"
+    per_mac = float(figure.get("flops_per_mac") or 1)
+    tolerance = float(figure.get("flops_tolerance") or FLOPS_TOLERANCE)
+    macs = (record.get(counter) or {}).get("gflops")
+    ok = macs is not None and abs(per_mac * macs / float(figure["gflops"]) - 1) <= tolerance
+    ours = "; %s x %g = %.2f" % (counter, per_mac, per_mac * macs) if per_mac != 1 and macs is not None else ""
+    return ok, "within %g%%" % (100 * tolerance) if ok else "MISMATCH", ours
 
 
 def fps_value(row: Dict[str, str], column: str) -> Optional[float]:

@@ -19,7 +19,7 @@ from posebench.scenes.plan import STAGES
 TOP_DOWN, ONE_PASS = "top-down", "one pass"
 CSV_COLUMNS = [
     "scene", "kind", "name", "detector", "model", "algorithm", "device", "people", "status", "fps_mean", "fps_std",
-    "ci_low", "ci_high", "ci_half_width", "rounds", "instances", "network_batch", "unsteady",
+    "ci_low", "ci_high", "ci_half_width", "rounds", "instances", "network_batch", "network_input", "unsteady",
 ] + ["%s_share" % stage for stage in STAGES] + ["%s_s" % stage for stage in STAGES] + [
     "peak_memory_mib", "capped", "probe_shift", "message",
 ]
@@ -33,10 +33,13 @@ def stage_rows(records: List[Dict[str, object]]) -> pd.DataFrame:
             if frames.get("status") != "measured":
                 continue
             stages = frames.get("stage_seconds") or {}
+            network_input = "x".join(str(side) for side in frames.get("network_input") or []) or None
             rows.append(dict({"scene": record["id"], "device": record["device"], "people": int(people),
-                              "instances": frames.get("instances"), "network_batch": frames.get("network_batch")},
+                              "instances": frames.get("instances"), "network_batch": frames.get("network_batch"),
+                              "network_input": network_input},
                              **{"%s_s" % stage: stages.get(stage, 0.0) for stage in STAGES}))
-    columns = ["scene", "device", "people", "instances", "network_batch"] + ["%s_s" % stage for stage in STAGES]
+    columns = ["scene", "device", "people", "instances", "network_batch", "network_input"] + [
+        "%s_s" % stage for stage in STAGES]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -47,7 +50,11 @@ def scene_table(rounds: pd.DataFrame, records: List[Dict[str, object]], labels: 
     cells = cell_table(rounds, target, max_probe_deviation)
     # the cells' "kind" is a failure's; a scene's kind is top-down or one pass
     cells = cells.rename(columns={"id": "scene", "batch_size": "people", "kind": "failure_kind"})
-    stages = stage_rows(records).groupby(["scene", "device", "people"], as_index=False).median()
+    keys = ["scene", "device", "people"]
+    per_round = stage_rows(records)
+    stages = per_round.drop(columns="network_input").groupby(keys, as_index=False).median()
+    # the height and width the network ran at, as the last round recorded it (a letterbox's own)
+    stages = stages.merge(per_round.groupby(keys, as_index=False)["network_input"].last(), on=keys, how="left")
     seconds = ["%s_s" % stage for stage in STAGES]
     total = stages[seconds].sum(axis=1).replace(0, np.nan)
     for stage in STAGES:
@@ -161,8 +168,9 @@ def render_markdown(table: pd.DataFrame, frame_size: List[int], target: float, m
         "laid out on the frame: MMPose's top-down path (the test pipeline's affine crop and normalisation "
         "per box, one batch of N, flip test as configured, decoding). A one-pass model (one-stage or "
         "bottom-up) runs once on the frame, its decoding set to keep exactly N people (random weights "
-        "decode nobody otherwise). FPS: mean ± std over the timed frames of every round; marks as in "
-        "`table.md`." % (frame_size[0], frame_size[1]),
+        "decode nobody otherwise); an Ultralytics YOLO pose model runs `predict`'s own steps (letterbox, "
+        "network, NMS with the N best candidates in). FPS: mean ± std over the timed frames of every round; "
+        "marks as in `table.md`." % (frame_size[0], frame_size[1]),
     ]
     for device, _, label in TABLE_DEVICES:
         mine = table[table["device"] == device]
@@ -177,17 +185,20 @@ def render_markdown(table: pd.DataFrame, frame_size: List[int], target: float, m
                      for n in people]
             lines.append("| %s | %s | %s |" % (first["name"], first["kind"], " | ".join(cells)))
         lines += ["", "Where the frame's time goes (share of the summed stages; decoding: the pose model's step "
-                  "less its network), the batch the pose network got (N crops, or the frame) and the people "
-                  "decoded:", "",
-                  "| Scene | N | detector | pre-processing | network | decoding | network batch | people decoded |",
-                  "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "less its network), the batch the pose network got (N crops, or the frame), the height × width "
+                  "it ran at and the people decoded:", "",
+                  "| Scene | N | detector | pre-processing | network | decoding | network batch | network input "
+                  "| people decoded |",
+                  "| :--- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for _, row in mine[mine["status"] == "measured"].iterrows():
             shares = " | ".join(share_text(row["%s_share" % stage]) for stage in STAGES)
             decoded = "%d" % row["instances"] if not pd.isna(row["instances"]) else NOT_MEASURED
             if not pd.isna(row["instances"]) and int(row["instances"]) != int(row["people"]):
                 decoded += " (not %d)" % row["people"]
             batch = NOT_MEASURED if pd.isna(row["network_batch"]) else "%d" % row["network_batch"]
-            lines.append("| %s | %d | %s | %s | %s |" % (row["name"], row["people"], shares, batch, decoded))
+            network_input = NOT_MEASURED if pd.isna(row["network_input"]) else row["network_input"].replace("x", "×")
+            lines.append("| %s | %d | %s | %s | %s | %s |" % (row["name"], row["people"], shares, batch, network_input,
+                                                              decoded))
         found = crossings(table, device)
         if len(found):
             lines += ["", "Where a one-pass model overtakes a top-down pipeline: the first measured N at which it is "

@@ -16,6 +16,8 @@ MARK = "<sup>%s</sup>"
 MARK_CAPPED = MARK % "c"
 MARK_BEYOND_SEED = MARK % "b"
 MARK_SEED_MAP = MARK % "s"
+MARK_PUBLISHED_MAP = MARK % "a"
+MAP_MARKS = {"seed": MARK_SEED_MAP, "published": MARK_PUBLISHED_MAP}
 MARK_PROBE = MARK % "p"
 COMPLEXITY_COLUMNS = [
     "id", "algorithm", "model", "backend", "config", "input_size", "map", "map_source",
@@ -134,12 +136,13 @@ def complexity_fields(complexity: Dict[str, object], counter: str = "mmcv") -> D
         "gflops": counts[counter].get("gflops", counts[counter].get("error", "")),
         "gflops_counter": counts[counter].get("counter", counter),
         "params_m": complexity["params_m"],
-        "mmcv_gflops": counts["mmcv"]["gflops"],
+        "mmcv_gflops": counts["mmcv"].get("gflops", ""),
         "thop_gflops": counts["thop"].get("gflops", ""),
         "thop_params_m": counts["thop"].get("params_m", ""),
         "torch_gflops": counts["torch"].get("gflops", ""),
         "mmengine_gflops": counts["mmengine"].get("gflops", ""),
-        "mmcv_uncounted_module_types": type_counts(counts["mmcv"]["uncounted_module_types"]),
+        "mmcv_uncounted_module_types": type_counts(counts["mmcv"].get("uncounted_module_types"))
+        or counts["mmcv"].get("error", ""),
         "thop_uncounted_module_types": type_counts(counts["thop"].get("uncounted_module_types"))
         or counts["thop"].get("error", ""),
         "torch_uncounted_operators": type_counts(counts["torch"].get("uncounted_operators"))
@@ -156,7 +159,7 @@ def describe_failure(where: str, failure: Dict[str, str]) -> str:
 def map_cell(row: Dict[str, object]) -> str:
     if row["map"] is None:
         return NOT_MEASURED
-    return "%g%s" % (row["map"], MARK_SEED_MAP if row["map_source"] == "seed" else "")
+    return "%g%s" % (row["map"], MAP_MARKS.get(row["map_source"], ""))
 
 
 def number_cell(value: object) -> str:
@@ -341,10 +344,11 @@ def render_markdown(
         "run's median under most of the cell's rounds: the machine was not the same (`table.csv`, "
         "`_unsteady`, says both). "
         "%s: measured here, where the seed printed `/`. %s: mAP from the seed table, no MMPose "
-        "metafile lists this config. `error`, `OOM`: the model failed there (out of memory for `OOM`); "
+        "metafile lists this config. %s: mAP from its authors' page (`resources/published_map.csv`), "
+        "where they keep no metafile. `error`, `OOM`: the model failed there (out of memory for `OOM`); "
         "`table.csv` and the job's log under `logs/` say how."
         % (NOT_APPLICABLE, NO_DEVICE, NOT_MEASURED, MARK_CAPPED, 100 * target, MARK_PROBE, 100 * max_probe_deviation,
-           MARK_BEYOND_SEED, MARK_SEED_MAP),
+           MARK_BEYOND_SEED, MARK_SEED_MAP, MARK_PUBLISHED_MAP),
         "",
     ]
     return "\n".join(lines)

@@ -68,11 +68,13 @@ class StageClock:
         self.synchronize = synchronize
         self.seconds: Dict[str, float] = {}
         self.calls: Dict[str, int] = {}
-        # the largest batch the pose network's first module got: N crops, or one frame
+        # the largest batch the pose network's first module got: N crops, or one frame; and the
+        # height and width it ran at (a letterbox may resize the frame to other than the config's)
         self.network_batch = 0
+        self.network_input: List[int] = []
 
     def reset(self) -> None:
-        self.seconds, self.calls, self.network_batch = {}, {}, 0
+        self.seconds, self.calls, self.network_batch, self.network_input = {}, {}, 0, []
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -88,12 +90,13 @@ class StageClock:
     def wrap(self, owner: Any, attribute: str, name: str, counts_batch: bool = False) -> None:
         """Time every call of owner.attribute as stage `name` (an instance attribute shadows the
         class's method, for the module's own calls too); with counts_batch, keep the batch of its
-        first argument."""
+        first argument, and its height and width."""
         original = getattr(owner, attribute)
 
         def timed(*args, **kwargs):
             if counts_batch and args and hasattr(args[0], "shape"):
                 self.network_batch = max(self.network_batch, int(args[0].shape[0]))
+                self.network_input = [int(side) for side in args[0].shape[2:]]
             with self.stage(name):
                 return original(*args, **kwargs)
 
@@ -126,7 +129,7 @@ def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, poli
     def staged_step():
         clock.reset()
         result = step()
-        frames.append((clock.per_frame(), clock.network_batch))
+        frames.append((clock.per_frame(), clock.network_batch, clock.network_input))
         return result
 
     measured = run_iterations(staged_step, clock.synchronize, policy, progress, warmed_up=warmed_up)
@@ -134,8 +137,9 @@ def measure_frames(step: Callable[[], Any], clock: StageClock, device: str, poli
     after = probe_state(probe, round_trip)
     measured.update(probe_before=before, probe_after=after,
                     probe_seconds=before.get("probe_seconds", 0.0) + after.get("probe_seconds", 0.0))
-    stages, batches = zip(*frames[len(frames) - measured["iterations"]:])
+    stages, batches, inputs = zip(*frames[len(frames) - measured["iterations"]:])
     measured["network_batch"] = max(batches)
+    measured["network_input"] = inputs[-1]
     measured["stage_seconds"] = {stage: sum(frame[stage] for frame in stages) / len(stages) for stage in stages[0]}
     return measured
 

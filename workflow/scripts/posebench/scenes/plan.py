@@ -10,7 +10,7 @@ SCENE_RUNTIME = "scene"
 DETECTOR, PREPROCESSING, NETWORK, DECODING = "detector", "preprocessing", "network", "decoding"
 STAGES = [DETECTOR, PREPROCESSING, NETWORK, DECODING]
 # the backends with a scenes adapter (backends/{name}_scenes.py)
-SCENE_BACKENDS = ("mmpose1",)
+SCENE_BACKENDS = ("mmpose1", "ultralytics")
 
 
 def scene_id(detector: Optional[str], model_id: str) -> str:
