@@ -22,7 +22,7 @@ CASES = {
         lambda w: edit_models(w, "backend: mmpose1", "backend: mmpose9"),
         [],
         "posebench: config/models.yaml: model 'alexnet_coco_256x192': field backend: "
-        "'mmpose9' is not one of ['mmpose0', 'mmpose1']",
+        "'mmpose9' is not one of ['mmpose0', 'mmpose1', 'ultralytics']",
     ),
     "unknown config": (
         lambda w: edit_models(w, "td-hm_res50_8xb64-210e_coco-256x192.py", "td-hm_res50_nope.py"),

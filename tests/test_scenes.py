@@ -1,4 +1,5 @@
 """Scenes: whole frames with N people, a detector plus a top-down model against one-pass models."""
+import json
 import math
 import time
 
@@ -12,15 +13,19 @@ from posebench.scenes.plan import scene_plan
 SCENES = {
     "people": [1, 5], "frame_size": [480, 640],
     "detectors": {"rtmdet-nano": "demo/mmdetection_cfg/rtmdet_nano_320-8xb32_coco-person.py"},
-    "pipelines": [["rtmdet-nano", "rtmpose-t"]], "one_stage": ["rtmo-s"],
+    "pipelines": [["rtmdet-nano", "rtmpose-t"], ["rtmdet-nano", "rtmpose-t", "rtmlib-openvino"]],
+    "one_stage": ["rtmo-s"],
 }
-BACKENDS = {"rtmpose-t": "mmpose1", "rtmo-s": "mmpose1", "res50": "mmpose0"}
+BACKENDS = {"rtmpose-t": "mmpose1", "rtmo-s": "mmpose1", "res50": "mmpose0", "yolo": "ultralytics"}
 
 
 def test_the_plan_names_each_scene_and_keeps_those_of_the_selected_models():
     plan = scene_plan(SCENES, BACKENDS, ["rtmpose-t", "rtmo-s"], "config")
-    assert plan == {"rtmdet-nano+rtmpose-t": {"model": "rtmpose-t", "detector": "rtmdet-nano"},
-                    "rtmo-s": {"model": "rtmo-s", "detector": None}}
+    assert plan == {
+        "rtmdet-nano+rtmpose-t": {"model": "rtmpose-t", "detector": "rtmdet-nano", "stack": "mmpose"},
+        "rtmdet-nano+rtmpose-t+rtmlib-openvino": {"model": "rtmpose-t", "detector": "rtmdet-nano",
+                                                  "stack": "rtmlib-openvino"},
+        "rtmo-s": {"model": "rtmo-s", "detector": None, "stack": "mmpose"}}
     assert list(scene_plan(SCENES, BACKENDS, ["rtmo-s"], "config")) == ["rtmo-s"]
     assert scene_plan(dict(SCENES, people=[]), BACKENDS, ["rtmo-s"], "config") == {}
 
@@ -30,6 +35,11 @@ def test_the_plan_names_each_scene_and_keeps_those_of_the_selected_models():
      "config: field scenes.pipelines.0: unknown detector 'yolo' (scenes.detectors has rtmdet-nano)"),
     ({"one_stage": ["rtmo-x"]}, "config: field scenes.one_stage.0: 'rtmo-x' is not a model of the list"),
     ({"one_stage": ["res50"]}, "config: field scenes.one_stage.0: 'res50' runs on mmpose0; scenes need mmpose1 or ultralytics"),
+    ({"pipelines": [["rtmdet-nano", "rtmpose-t", "rtmlib-tensorrt"]]},
+     "config: field scenes.pipelines.0: unknown stack 'rtmlib-tensorrt' (one of mmpose, rtmlib-onnxruntime, "
+     "rtmlib-openvino)"),
+    ({"pipelines": [["rtmdet-nano", "yolo", "rtmlib-onnxruntime"]]},
+     "config: field scenes.pipelines.0: 'yolo' runs on ultralytics; rtmlib runs exports of mmpose1 models"),
 ])
 def test_a_scene_the_list_cannot_time_is_a_one_line_error(change, message):
     with pytest.raises(ValueError) as error:
@@ -95,9 +105,10 @@ def test_the_crossing_is_the_first_n_that_wins_and_the_log_log_intersection():
 
 SCENE_CONFIG = """scenes:
   people: [1, 5]
-  pipelines: [[rtmdet-nano, rtmpose-t_coco_256x192]]
+  pipelines: [[rtmdet-nano, rtmpose-t_coco_256x192], [rtmdet-nano, rtmpose-t_coco_256x192, rtmlib-openvino]]
   one_stage: [yoloxpose-tiny_coco_416x416]
 """
+RTMLIB = "rtmdet-nano+rtmpose-t_coco_256x192+rtmlib-openvino"
 
 
 @pytest.mark.prepared
@@ -109,18 +120,30 @@ def test_scenes_time_whole_frames_and_the_one_pass_model_decodes_n_people(workfl
     )
     assert run.returncode == 0, run.stderr[-3000:]
     table = pd.read_csv(workflow.root / "results" / "modern" / "scenes.csv").set_index(["scene", "people"])
-    assert len(table) == 4 and set(table["status"]) == {"measured"}
+    assert len(table) == 6 and set(table["status"]) == {"measured"}
     top_down, one_pass = table.loc["rtmdet-nano+rtmpose-t_coco_256x192"], table.loc["yoloxpose-tiny_coco_416x416"]
-    # N boxes make N crops, one batch of N for the pose network; the one-pass model sees the frame once
+    rtmlib = table.loc[RTMLIB]
+    # N boxes make N crops, one batch of N for the pose network; the one-pass model sees the frame once;
+    # rtmlib runs its network once per crop
     assert list(top_down["instances"]) == [1, 5] and list(one_pass["instances"]) == [1, 5]
+    assert list(rtmlib["instances"]) == [1, 5] and list(rtmlib["network_batch"]) == [1, 1]
     assert list(top_down["network_batch"]) == [1, 5] and list(one_pass["network_batch"]) == [1, 1]
+    assert set(rtmlib["network_input"]) == {"256x192"} and set(top_down["network_input"]) == {"256x192"}
     assert (top_down["detector_share"] > 0).all() and (one_pass["detector_share"] == 0).all()
+    assert (rtmlib["detector_share"] > 0).all() and set(rtmlib["stack"]) == {"rtmlib-openvino"}
+    assert set(rtmlib["name"]) == {"rtmdet-nano + RTMPose-t (rtmlib-openvino)"}
+    # rtmlib's sessions on the round's threads, not OpenVINO's default of every core
+    record = json.loads((workflow.root / "results" / "scenes" / RTMLIB / "cpu" / "round1.json").read_text())
+    assert record["stack_settings"]["runtime_threads"] == {"pose": record["threads"], "detector": record["threads"]}
+    assert record["stack_settings"]["rtmlib"] == "0.0.16"
+    detector = json.loads((workflow.root / "results" / "detectors" / "rtmdet-nano" / "export.json").read_text())
+    assert detector["status"] == "exported" and detector["input_size"] == [320, 320]
     shares = table[["detector_share", "preprocessing_share", "network_share", "decoding_share"]].sum(axis=1)
     assert shares.round(6).eq(1).all()
     assert set(top_down["kind"]) == {"top-down"} and set(one_pass["kind"]) == {"one pass"}
     # every scene round's frames, probe and load, as measurements.csv keeps the models' (publish reads its load)
     rounds = pd.read_csv(workflow.root / "results" / "modern" / "scene_measurements.csv")
-    assert len(rounds) == 4 and set(rounds["round"]) == {1} and set(rounds["batch_size"]) == {1, 5}
+    assert len(rounds) == 6 and set(rounds["round"]) == {1} and set(rounds["batch_size"]) == {1, 5}
     assert rounds["load1_before"].notna().all() and (rounds["probe_before"] > 0).all()
     assert [len(seconds.split()) for seconds in rounds["seconds"]] == list(rounds["iterations"])
     markdown = (workflow.root / "results" / "modern" / "scenes.md").read_text()

@@ -26,8 +26,8 @@ from posebench.measure.rounds import (
     timing_folder,
     wants_another_round,
 )  # noqa: E402
-from posebench.runtimes.names import FROM_ONNX  # noqa: E402
-from posebench.scenes.plan import SCENE_RUNTIME, scene_plan  # noqa: E402
+from posebench.runtimes.names import FROM_ONNX, RTMLIB_BACKEND  # noqa: E402
+from posebench.scenes.plan import RTMLIB_STACKS, SCENE_RUNTIME, scene_plan  # noqa: E402
 from posebench.measure.environment import cuda_visible  # noqa: E402
 from posebench.report.plots import FORMATS, plot_names  # noqa: E402
 
@@ -156,6 +156,8 @@ wildcard_constraints:
     scene="|".join(re.escape(scene) for scene in SCENES) or "no scenes",
     device="|".join(DEVICES),
     runtime="|".join(RUNTIMES),
+    detector="|".join(re.escape(name) for name in config["scenes"]["detectors"])
+    or "no detectors",
     round=r"\d+",
     against="|".join(COMPARISONS),
 
@@ -232,6 +234,7 @@ STEP_SCRIPTS = {
     "page": "make_page.py",
     "scene": "time_scene.py",
     "scenes": "make_scenes.py",
+    "detector": "export_detector.py",
 }
 MODEL_STEPS = ("resolve", "label", "complexity", "timing", "export", "quantize")
 
@@ -374,17 +377,58 @@ def scene_resolved(wildcards):
 
 
 def scene_code(wildcards):
-    """A scene round's code: its script's, with its backend's adapter and scenes adapter
-    (loaded by name, so the model rounds do not run it)."""
+    """A scene round's code: its script's, with its backend's adapter and scenes adapter, or
+    the rtmlib stack's (each loaded by name, so the model rounds do not run it)."""
     backend = job_backend(wildcards)
+    stack = (
+        "posebench/scenes/rtmlib_stack.py"
+        if SCENES[wildcards.scene]["stack"] in RTMLIB_STACKS
+        else f"posebench/backends/{backend}_scenes.py"
+    )
     return sorted(
         set(
             code_of(STEP_SCRIPTS["scene"])
             + code_of(f"posebench/backends/{backend}.py")
-            + code_of(f"posebench/backends/{backend}_scenes.py")
+            + code_of(stack)
             + placement_code()
         )
     )
+
+
+def scene_exports(wildcards):
+    """What an rtmlib scene reads: the pose model's ONNX export and the detector's."""
+    scene = SCENES[wildcards.scene]
+    if scene["stack"] not in RTMLIB_STACKS:
+        return []
+    return [f"results/onnx/{scene['model']}", f"results/detectors/{scene['detector']}"]
+
+
+def scene_stack_arg(wildcards, input):
+    """--stack, and for rtmlib the exports it reads."""
+    stack = SCENES[wildcards.scene]["stack"]
+    if stack not in RTMLIB_STACKS:
+        return ""
+    pose, detector = input.exports
+    return f"--stack {stack} --pose-export {pose} --detector-export {detector}"
+
+
+def detector_code():
+    """The detector export's code, with the scenes adapter that builds the detector."""
+    return sorted(
+        set(
+            code_of(STEP_SCRIPTS["detector"])
+            + code_of(f"posebench/backends/{RTMLIB_BACKEND}.py")
+            + code_of(f"posebench/backends/{RTMLIB_BACKEND}_scenes.py")
+        )
+    )
+
+
+def detector_config(wildcards):
+    return config["scenes"]["detectors"][wildcards.detector]
+
+
+def rtmlib_python():
+    return "python" if USE_CONDA else config["backends"][RTMLIB_BACKEND]["python"]
 
 
 def scene_detector_arg(wildcards):

@@ -3,6 +3,7 @@
 checkpoint scene_timing:
     input:
         resolved=scene_resolved,
+        exports=scene_exports,
         code=scene_code,
         pins=backend_pins,
     output:
@@ -19,13 +20,15 @@ checkpoint scene_timing:
     params:
         python=backend_python,
         detector=scene_detector_arg,
+        stack=scene_stack_arg,
         people=scene_people_arg(),
         frame_size=scene_frame_size_arg(),
         policy=timing_policy(),
         threads=timing_threads(),
     shell:
         "{params.python} workflow/scripts/time_scene.py {input.resolved} {output} --scene {wildcards.scene}"
-        " --device {wildcards.device} --round {wildcards.round} {params.detector} --people {params.people}"
+        " --device {wildcards.device} --round {wildcards.round} {params.detector} {params.stack}"
+        " --people {params.people}"
         " --frame-size {params.frame_size} --policy {params.policy:q} {params.threads} > {log} 2>&1"
 
 
@@ -61,3 +64,24 @@ rule scenes:
         " --target {params.target} --max-probe-deviation {params.max_probe_deviation}"
         " --measurements {output.measurements} --csv {output.csv} --markdown {output.markdown}"
         " --plots {output.plots} > {log} 2>&1"
+
+
+# A person detector exported for rtmlib (the scenes' rtmlib stacks): its network in the layout
+# rtmlib's RTMDet decodes, at its test size, once per detector.
+rule export_detector:
+    input:
+        code=detector_code(),
+        pins=f"envs/requirements/{RTMLIB_BACKEND}.txt",
+    output:
+        directory("results/detectors/{detector}"),
+    log:
+        "logs/export_detector/{detector}.log",
+    priority: RESOLVE_PRIORITY
+    conda:
+        CONDA_ENVS[RTMLIB_BACKEND]
+    params:
+        python=rtmlib_python(),
+        config=detector_config,
+    shell:
+        "{params.python} workflow/scripts/export_detector.py {wildcards.detector:q} {params.config:q}"
+        " {output} > {log} 2>&1"

@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("output", type=Path, help="results/scenes/{scene}/{device}/round{N}.json")
     parser.add_argument("--scene", required=True, help="the scene's id: DETECTOR+MODEL, or MODEL")
     parser.add_argument("--detector", type=detector_arg, help="NAME=CONFIG (inside mmpose's .mim folder); top-down only")
+    parser.add_argument("--stack", default="mmpose", help="what runs a top-down pipeline: mmpose or rtmlib-RUNTIME")
+    parser.add_argument("--pose-export", type=Path, help="results/onnx/{id}: the pose model's export (rtmlib)")
+    parser.add_argument("--detector-export", type=Path, help="results/detectors/{name}: the detector's (rtmlib)")
     parser.add_argument("--round", type=int, default=1)
     parser.add_argument("--device", required=True, choices=["cpu", "cuda"])
     parser.add_argument("--people", type=int, nargs="+", required=True)
@@ -42,6 +45,7 @@ def main() -> None:
     record = time_scene(
         args.scene, resolved, args.detector, args.device, args.people, args.frame_size, args.policy,
         args.threads or default_threads(), functools.partial(print, flush=True), args.round,
+        {"name": args.stack, "pose_export": args.pose_export, "detector_export": args.detector_export},
     )
     record.update(warm.round_process())
     write_json(args.output, record)

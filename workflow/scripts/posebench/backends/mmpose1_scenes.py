@@ -12,6 +12,8 @@ from .mmpose1 import MMPose1
 # IoU above which NMS drops the lower-scored of two boxes: near one, so that the N candidates kept
 # all come out of a non-maximum suppression that still runs over them
 NEAR_ONE = 0.999
+# the smallest width or height of a box in rtmlib's layout (pixels)
+TINY = 1e-6
 
 
 class MMPose1Scenes:
@@ -54,6 +56,19 @@ class MMPose1Scenes:
             detector.init_weights()
         detector.bbox_head.test_cfg["score_thr"] = 0.0
         return detector.to(device).eval()
+
+    def rtmlib_detector(self, config: str):
+        """The detector's network (random weights, as scene_detector gives them) with its outputs
+        in the layout rtmlib's RTMDet decodes when the export has no NMS inside (rtmlib
+        tools/object_detection/rtmdet.py): per anchor, stride level by level and row by row,
+        (x and y offsets from the grid cell, log width and log height, in strides; objectness;
+        each class's score). RTMDet predicts distances from its anchor point (offset 0) to the four
+        sides; they are re-expressed so that rtmlib's decoding gives back RTMDet's own boxes, and
+        the objectness is 1, so a box's score is its class score. Returns (network, its input
+        height and width: the test pipeline's Resize scale)."""
+        detector = self.scene_detector(config, "cpu")
+        width, height = detector.cfg.test_dataloader.dataset.pipeline[1]["scale"]
+        return RtmlibLayout(detector), [int(height), int(width)]
 
     @staticmethod
     def force_instances(model, people: int) -> Optional[str]:
@@ -105,6 +120,37 @@ class MMPose1Scenes:
     @staticmethod
     def decoded_instances(results) -> int:
         return sum(len(sample.pred_instances) for sample in results)
+
+
+def _rtmlib_layout_module():
+    import torch
+
+    class Layout(torch.nn.Module):
+        def __init__(self, detector):
+            super().__init__()
+            self.detector = detector
+            self.strides = [stride[0] for stride in detector.bbox_head.prior_generator.strides]
+
+        def forward(self, inputs):
+            cls_scores, distances = self.detector.bbox_head(self.detector.extract_feat(inputs))
+            levels = []
+            for scores, (left, top, right, bottom), stride in zip(cls_scores, (d.unbind(1) for d in distances),
+                                                                 self.strides):
+                # RTMDet's own box where its width and height are positive; random weights also
+                # predict sides whose sum is not (a box turned inside out), which rtmlib's layout
+                # cannot hold: those become boxes of (nearly) no width or height
+                width, height = (left + right).clamp(min=TINY), (top + bottom).clamp(min=TINY)
+                columns = [(right - left) / (2 * stride), (bottom - top) / (2 * stride),
+                           torch.log(width / stride), torch.log(height / stride),
+                           torch.ones_like(left)] + list(scores.sigmoid().unbind(1))
+                levels.append(torch.stack(columns, -1).flatten(1, 2))
+            return torch.cat(levels, 1)
+
+    return Layout
+
+
+def RtmlibLayout(detector):
+    return _rtmlib_layout_module()(detector).eval()
 
 
 class quiet_logger:

@@ -14,11 +14,11 @@ import pandas as pd
 from posebench.report.measurements import cell_table
 from posebench.report.plots import label_log_ticks_plainly
 from posebench.report.table import MARK, NOT_MEASURED, TABLE_DEVICES, cell_marks
-from posebench.scenes.plan import STAGES
+from posebench.scenes.plan import MMPOSE_STACK, STAGES
 
 TOP_DOWN, ONE_PASS = "top-down", "one pass"
 CSV_COLUMNS = [
-    "scene", "kind", "name", "detector", "model", "algorithm", "device", "people", "status", "fps_mean", "fps_std",
+    "scene", "kind", "stack", "name", "detector", "model", "algorithm", "device", "people", "status", "fps_mean", "fps_std",
     "ci_low", "ci_high", "ci_half_width", "rounds", "instances", "network_batch", "network_input", "unsteady",
 ] + ["%s_share" % stage for stage in STAGES] + ["%s_s" % stage for stage in STAGES] + [
     "peak_memory_mib", "capped", "probe_shift", "message",
@@ -69,10 +69,12 @@ def scene_about(record: Dict[str, object], labels: Dict[str, Dict[str, object]])
     label = labels[record["model"]]
     detector = (record.get("detector") or {}).get("name")
     model = model_name(str(label["algorithm"]), str(label["model"]))
+    stack = record.get("stack") or MMPOSE_STACK
+    name = "%s + %s" % (detector, model) if detector else model
     return {
         "scene": record["id"], "model": record["model"], "detector": detector, "algorithm": label["algorithm"],
-        "kind": TOP_DOWN if detector else ONE_PASS,
-        "name": "%s + %s" % (detector, model) if detector else model,
+        "kind": TOP_DOWN if detector else ONE_PASS, "stack": stack,
+        "name": name if stack == MMPOSE_STACK else "%s (%s)" % (name, stack),
     }
 
 
@@ -169,8 +171,12 @@ def render_markdown(table: pd.DataFrame, frame_size: List[int], target: float, m
         "per box, one batch of N, flip test as configured, decoding). A one-pass model (one-stage or "
         "bottom-up) runs once on the frame, its decoding set to keep exactly N people (random weights "
         "decode nobody otherwise); an Ultralytics YOLO pose model runs `predict`'s own steps (letterbox, "
-        "network, NMS with the N best candidates in). FPS: mean ± std over the timed frames of every round; "
-        "marks as in `table.md`." % (frame_size[0], frame_size[1]),
+        "network, NMS with the N best candidates in). A pipeline marked (rtmlib-RUNTIME) runs on rtmlib "
+        "instead, on posebench's ONNX exports: its RTMDet on the frame, then its RTMPose on each box in turn "
+        "(numpy crop and decoding around the runtime, one crop per call). Its detector keeps rtmlib's score "
+        "threshold (0.3), which no candidate of random weights reaches, so its NMS has nothing to do, where "
+        "MMPose's detector takes its 1,000 best candidates (nms_pre) into NMS. FPS: mean ± std over the "
+        "timed frames of every round; marks as in `table.md`." % (frame_size[0], frame_size[1]),
     ]
     for device, _, label in TABLE_DEVICES:
         mine = table[table["device"] == device]

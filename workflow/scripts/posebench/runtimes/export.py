@@ -3,16 +3,18 @@ timing jobs. Its own module (and rule): what the export does is apart from how t
 checked and timed, so a change to one does not re-run the other's jobs."""
 from __future__ import annotations
 
+import importlib
 import inspect
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 from posebench.backends import get_backend
 from posebench.failures import ModelFailure, model_stage
 from posebench.records import write_json
+from posebench.runtimes.names import RTMLIB_BACKEND
 
 ONNX_FILE = "model.onnx"
 EXPORT_RECORD = "export.json"
@@ -60,10 +62,8 @@ def export_model(resolved: Dict[str, Any], output_dir: Path) -> Dict[str, Any]:
     """Export one resolved model's network to output_dir/model.onnx, with output_dir/export.json
     saying how it went. A model that does not export gets a record, not a crash. The folder
     appears whole or not at all."""
-    output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=str(output_dir.parent), prefix="." + output_dir.name + "."))
-    try:
+
+    def export(staging: Path) -> Dict[str, Any]:
         record = {"id": resolved["id"], "config_hash": resolved["config_hash"]}
         backend = get_backend(resolved["backend"])
         height, width = resolved["input_size"]
@@ -73,6 +73,37 @@ def export_model(resolved: Dict[str, Any], output_dir: Path) -> Dict[str, Any]:
                 record.update(export_onnx(network, [1, 3, height, width], staging / ONNX_FILE), status="exported")
         except ModelFailure as failure:
             record.update(status="failed", message=failure.record["message"])
+        return record
+
+    return in_staging(output_dir, export)
+
+
+def export_detector(name: str, config: str, output_dir: Path) -> Dict[str, Any]:
+    """Export a person detector of the scenes (config scenes.detectors) for rtmlib: its network in
+    the layout rtmlib's RTMDet decodes, at its test size, to output_dir/model.onnx, with
+    output_dir/export.json. The folder appears whole or not at all; a detector that does not
+    export fails the job (the scenes that need it cannot run)."""
+
+    def export(staging: Path) -> Dict[str, Any]:
+        scenes = importlib.import_module("posebench.backends.%s_scenes" % RTMLIB_BACKEND).scenes_of(
+            get_backend(RTMLIB_BACKEND))
+        network, input_size = scenes.rtmlib_detector(config)
+        record = {"detector": name, "config": config, "input_size": input_size,
+                  "layout": "rtmlib RTMDet, no NMS inside: per anchor x, y, log w, log h (strides), 1, class scores"}
+        record.update(export_onnx(network, [1, 3] + input_size, staging / ONNX_FILE), status="exported")
+        return record
+
+    return in_staging(output_dir, export)
+
+
+def in_staging(output_dir: Path, export: Callable[[Path], Dict[str, Any]]) -> Dict[str, Any]:
+    """Run `export` into a staging folder beside output_dir, write its record there as
+    export.json, and rename the folder to output_dir: it appears whole or not at all."""
+    output_dir = Path(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=str(output_dir.parent), prefix="." + output_dir.name + "."))
+    try:
+        record = export(staging)
         write_json(staging / EXPORT_RECORD, record)
         shutil.rmtree(str(output_dir), ignore_errors=True)
         staging.rename(output_dir)

@@ -97,11 +97,8 @@ def _openvino_runner(model_path: Path, device: str, threads: int) -> Callable[[A
     if device != "cpu":
         raise RuntimeFailure(UNAVAILABLE, "OpenVINO runs here on the CPU only")
     import numpy
-    import openvino
 
-    core = openvino.Core()
-    config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
-    compiled = core.compile_model(core.read_model(str(model_path)), "CPU", config)
+    compiled = openvino_compiled(model_path, threads)
     request = compiled.create_infer_request()
     count = len(compiled.outputs)
 
@@ -111,6 +108,28 @@ def _openvino_runner(model_path: Path, device: str, threads: int) -> Callable[[A
         return nested(arrays, inputs, structure)
 
     return run
+
+
+def openvino_compiled(model_path: Path, threads: int, **config: Any):
+    """The model compiled by OpenVINO's CPU plugin on `threads` threads, in float32 where it is not
+    quantized; `config`: more of the plugin's settings."""
+    import openvino
+
+    core = openvino.Core()
+    config = dict(config, INFERENCE_NUM_THREADS=threads, INFERENCE_PRECISION_HINT="f32")
+    return core.compile_model(core.read_model(str(model_path)), "CPU", config)
+
+
+def onnxruntime_session(onnx_path: Path, device: str, threads: int):
+    """An ONNX Runtime session on `threads` intra-op threads, on the device's provider."""
+    import onnxruntime
+
+    provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
+    if provider not in onnxruntime.get_available_providers():
+        raise RuntimeFailure(UNAVAILABLE, "onnxruntime %s has no %s" % (onnxruntime.__version__, provider))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(onnx_path), options, providers=[provider])
 
 
 def _opencv_runner(onnx_path: Path, device: str, threads: int) -> Callable[[Any, Any], Any]:
@@ -141,14 +160,7 @@ def _channels_last_runner(network) -> Callable[[Any, Any], Any]:
 
 
 def _onnxruntime_runner(onnx_path: Path, device: str, threads: int) -> Callable[[Any, Any], Any]:
-    import onnxruntime
-
-    provider = "CUDAExecutionProvider" if device == "cuda" else "CPUExecutionProvider"
-    if provider not in onnxruntime.get_available_providers():
-        raise RuntimeFailure(UNAVAILABLE, "onnxruntime %s has no %s" % (onnxruntime.__version__, provider))
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = onnxruntime.InferenceSession(str(onnx_path), options, providers=[provider])
+    session = onnxruntime_session(onnx_path, device, threads)
 
     def run(inputs, structure):
         return nested(session.run(None, {"input": inputs.cpu().numpy()}), inputs, structure)

@@ -23,14 +23,15 @@ from posebench.measure.environment import describe_environment
 from posebench.measure.memory import allocator_of, peak_mib, reset_peak
 from posebench.measure.probe import RoundTrip, placement_reader, probe_kernel, probe_state
 from posebench.measure.timing import device_synchronizer, prepare_device, run_iterations
-from posebench.scenes.plan import DECODING, DETECTOR, NETWORK, PREPROCESSING, SCENE_RUNTIME
+from posebench.scenes.plan import DECODING, DETECTOR, MMPOSE_STACK, NETWORK, PREPROCESSING, SCENE_RUNTIME
 
 FRAME_SEED = 0
 TIMED_REGION = (
     "one frame, already in memory: the detector's test step (its pre-processing, network and "
     "post-processing), then the pose model's test pipeline per box, its network (with the flip "
     "pass where the config asks for it) and decoding; for a one-stage or bottom-up model its test "
-    "pipeline, network and decoding of N people"
+    "pipeline, network and decoding of N people; on rtmlib, its RTMDet on the frame, then its RTMPose "
+    "on each box in turn (crop, network, decoding)"
 )
 
 
@@ -95,18 +96,21 @@ class StageClock:
 
         def timed(*args, **kwargs):
             if counts_batch and args and hasattr(args[0], "shape"):
-                self.network_batch = max(self.network_batch, int(args[0].shape[0]))
-                self.network_input = [int(side) for side in args[0].shape[2:]]
+                self.saw_network_input(int(args[0].shape[0]), [int(side) for side in args[0].shape[2:]])
             with self.stage(name):
                 return original(*args, **kwargs)
 
         setattr(owner, attribute, timed)
 
+    def saw_network_input(self, batch: int, height_width: List[int]) -> None:
+        """The pose network got a batch of `batch` at this height and width."""
+        self.network_batch = max(self.network_batch, batch)
+        self.network_input = list(height_width)
+
     def per_frame(self) -> Dict[str, float]:
-        """Seconds per frame in each stage since the reset (each frame pre-processes once);
+        """Seconds in each stage since the reset (one frame: a stage may run once per box);
         decoding is the pose model's step less its network."""
-        frames = max(1, self.calls.get(PREPROCESSING, 0))
-        seconds = {name: value / frames for name, value in self.seconds.items()}
+        seconds = self.seconds
         per_frame = {stage: seconds.get(stage, 0.0) for stage in (DETECTOR, PREPROCESSING, NETWORK)}
         per_frame[DECODING] = max(0.0, seconds.get(self.PREDICT, 0.0) - per_frame[NETWORK])
         return per_frame
@@ -167,10 +171,13 @@ def time_people(scenes, model, detector, frame, frame_size, people, device, poli
     return dict(measured, instances=decoded, status="measured")
 
 
-def scene_backend(name: str):
-    """The backend, and its scenes adapter (backends/{name}_scenes.py), loaded by name: the
-    model rounds do not run it."""
+def scene_backend(name: str, stack: Optional[Dict[str, str]] = None, threads: int = 1):
+    """The backend, and its scenes adapter (backends/{name}_scenes.py), or for an rtmlib stack
+    posebench/scenes/rtmlib_stack.py on the exports; loaded by name: the model rounds do not run it."""
     backend = get_backend(name)
+    if stack and stack["name"] != MMPOSE_STACK:
+        module = importlib.import_module("posebench.scenes.rtmlib_stack")
+        return backend, module.scenes_of(stack["name"], stack["pose_export"], stack["detector_export"], threads)
     module = importlib.import_module("posebench.backends.%s_scenes" % name)
     return backend, module.scenes_of(backend)
 
@@ -186,11 +193,14 @@ def time_scene(
     threads: int,
     progress: Callable[[str], None] = print,
     round_number: int = 1,
+    stack: Optional[Dict[str, str]] = None,
 ) -> Dict[str, Any]:
-    """One round of one scene: every number of people, in a record shaped as a timing round's."""
+    """One round of one scene: every number of people, in a record shaped as a timing round's.
+    `stack`: what runs a top-down pipeline, {"name": mmpose or rtmlib-..., and for rtmlib
+    "pose_export" and "detector_export", the folders of the exports it reads}."""
     started = now()
     allocator = prepare_device(device, threads, allocator_of(policy))
-    backend, scenes = scene_backend(resolved["backend"])
+    backend, scenes = scene_backend(resolved["backend"], stack, threads)
     frame = random_frame(frame_size)
     clock = StageClock(device_synchronizer(device))
     try:
@@ -211,12 +221,15 @@ def time_scene(
         frames = {str(count): failure.record for count in people}
     return {
         "id": scene, "model": resolved["id"], "detector": detector, "config_hash": resolved["config_hash"],
+        "stack": (stack or {}).get("name", MMPOSE_STACK),
         "device": device, "runtime": SCENE_RUNTIME, "round": round_number, "host": socket.gethostname(),
         "started_at": started, "ended_at": now(), "threads": threads, "allocator": allocator,
         "placement_read": bool(policy.get("read_placement")), "policy": dict(policy), "frame_size": list(frame_size), "timed_region": TIMED_REGION,
         # a measurement per number of people, under the key a timing round keeps its batch sizes
         "batches": frames,
         "environment": describe_environment(backend, device, threads),
+        # what the stack adds of its own (rtmlib: its version, its sessions' threads)
+        "stack_settings": scenes.describe() if hasattr(scenes, "describe") else {},
     }
 
 
