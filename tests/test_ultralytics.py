@@ -42,9 +42,12 @@ def test_yolo_pose_is_counted_timed_and_decodes_n_people_with_no_network(workflo
     row = pd.read_csv(modern / "table.csv").set_index("id").loc[YOLO]
     # unfused, one class: 2.87 M and 3.73 GMACs (Ultralytics prints the fused model: 2.9 M, 7.6 GFLOPs)
     assert round(row["params_m"], 2) == 2.87 and row["gflops"] == pytest.approx(3.733, rel=0.01)
-    assert row["backend"] == "ultralytics" and row["map"] == 50.0 and row["map_source"] == "published"
+    assert row["backend"] == "ultralytics" and row["map"] == 0.5 and row["map_source"] == "published"
     assert not pd.isna(row["cpu_fps_bs1_mean"]) and not pd.isna(row["cpu_fps_bs10_mean"])
-    assert "| 50<sup>a</sup> |" in (modern / "table.md").read_text()
+    markdown = (modern / "table.md").read_text()
+    assert "| 0.5<sup>a</sup> |" in markdown
+    assert "[config](https://github.com/ultralytics/ultralytics/blob/main/ultralytics/cfg/models/11/yolo11-pose.yaml)" in markdown
+    assert "- backend `ultralytics`: python " in markdown and ", ultralytics 8.4.190, opencv " in markdown
 
     timed = json.loads((workflow.root / "results" / "timing" / YOLO / "cpu" / "eager" / "round1.json").read_text())
     assert timed["threads"] == THREADS and timed["environment"]["opencv_threads"] == str(THREADS)

@@ -15,7 +15,7 @@ from snakemake.utils import validate
 
 SCRIPTS_DIR = "workflow/scripts"
 sys.path.insert(0, str(Path(workflow.basedir) / SCRIPTS_DIR))
-from posebench.backends import CONFIG_TREES  # noqa: E402
+from posebench.backends.names import CONFIG_TREES  # noqa: E402
 from posebench.catalog import models as catalog  # noqa: E402
 from posebench.codedeps import import_closure  # noqa: E402
 from posebench.catalog.resolve import measured_entry  # noqa: E402

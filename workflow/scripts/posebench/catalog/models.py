@@ -11,7 +11,7 @@ from typing import Callable, Dict, List, Optional
 
 import yaml
 
-from posebench.backends import config_on_disk
+from posebench.backends.names import config_on_disk
 
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "schemas"
 

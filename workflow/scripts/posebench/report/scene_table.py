@@ -80,8 +80,9 @@ def scene_about(record: Dict[str, object], labels: Dict[str, Dict[str, object]])
 
 def model_name(algorithm: str, model: str) -> str:
     """The model as a reader tells it apart: its backbone alone is not enough where two
-    algorithms share one (DEKR's and CID's HRNet-W32); a config-style algorithm key is left out."""
-    if model.lower().startswith(algorithm.lower()) or "_" in algorithm:
+    algorithms share one (DEKR's and CID's HRNet-W32); a config-style algorithm key is left out,
+    and so is an algorithm the model's name starts with (RTMO-s, YOLO11n-pose of YOLO11-pose)."""
+    if model.lower().startswith(algorithm.lower().split("-")[0]) or "_" in algorithm:
         return model
     return "%s %s" % (algorithm, model)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Optional, Tuple
 
+from posebench.backends.names import config_link
 from posebench.report.measurements import interval_wider, probe_shifted
 from posebench.stats import percent_text
 
@@ -206,7 +207,7 @@ def markdown_columns(batch_sizes: List[int]) -> List[str]:
 def markdown_cells(row: Dict[str, object], batch_sizes: List[int], seed_row: Optional[Dict[str, str]],
                    target: float, max_probe_deviation: float) -> List[str]:
     height, width = row["input_size"].split("x")
-    config_path = row["config"] if str(row["config"]).startswith(("./", "/")) else "configs/" + str(row["config"])
+    config_path = config_link(str(row["backend"]), str(row["config"]))
     cells = [
         str(row["algorithm"]), str(row["model"]), "[config](%s)" % config_path,
         "(3, %s, %s)" % (width, height), map_cell(row),
@@ -225,7 +226,7 @@ COUNTER_TEXT = {
     "mmengine": "FLOPs come from mmengine's operator-level `FlopAnalyzer` (what MMPose 1.x publishes), "
                 "params from the model's parameters",
 }
-SOFTWARE = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose"]
+SOFTWARE = ["python", "torch", "cuda", "cudnn", "mmcv", "mmengine", "mmpose", "ultralytics", "opencv"]
 
 
 def hardware_lines(environments: List[Dict[str, object]]) -> List[str]:
@@ -305,7 +306,7 @@ def render_markdown(
     lines = [
         "# Inference Speed (measured by posebench)",
         "",
-        "Model complexity and inference speed of MMPose models, measured on the machine below %s "
+        "Model complexity and inference speed of pose models, measured on the machine below %s "
         "with the method of MMPose's published table. %s on one forward pass of the network (no flip "
         "test, no decoding); FLOPs are multiply-accumulates, as MMPose reports them. The other "
         "counters' figures, and what each left uncounted, are in `table.csv`. FPS times the test-time "
