@@ -97,3 +97,14 @@ def test_a_yaml_named_without_its_scale_is_a_one_line_error_of_its_resolve_job(w
     assert log[-1] == ("posebench: model 'yolo11': field config: yolo11-pose.yaml names no scale of its yaml "
                        "(one of n, s, m, l, x, as in yolo11n-pose.yaml)")
     assert not (workflow.root / "results" / "resolved" / "yolo11.json").exists()
+
+
+def test_a_missing_ultralytics_environment_names_the_target_that_builds_it(workflow):
+    workflow.write("yolo-models.yaml", MODELS % ("yolo11n", "11/yolo11n-pose.yaml"))
+    run = workflow.snakemake("-n", "--config", "models=yolo-models.yaml", "backends={mmpose1: {python: "
+                             ".venvs/mmpose1/bin/python}, mmpose0: {python: .venvs/mmpose0/bin/python}, "
+                             "ultralytics: {python: .venvs/nowhere/bin/python}}")
+    assert run.returncode != 0
+    assert run.stderr.strip().splitlines()[-1] == (
+        "posebench: config: field backends.ultralytics.python: .venvs/nowhere/bin/python does not exist "
+        "(run `make setup-ultralytics`)")

@@ -38,6 +38,8 @@ CONDA_ENVS = {
     "ultralytics": "../../envs/ultralytics.yaml",
 }
 DRIVER_CONDA_ENV = "../../envs/driver.yaml"
+# the make target that builds a backend's virtual environment, where it is not `make setup`
+SETUP_TARGETS = {"ultralytics": "setup-ultralytics"}
 
 
 def backend_config_root(backend):
@@ -47,8 +49,8 @@ def backend_config_root(backend):
     python = config["backends"][backend]["python"]
     if not Path(python).exists():
         raise catalog.CatalogError(
-            "config: field backends.%s.python: %s does not exist (run `make setup`)"
-            % (backend, python)
+            "config: field backends.%s.python: %s does not exist (run `make %s`)"
+            % (backend, python, SETUP_TARGETS.get(backend, "setup"))
         )
     package, folder = CONFIG_TREES[backend]
     locate = (
