@@ -184,11 +184,14 @@ def job_backend(wildcards):
     return MODELS[model]["backend"]
 
 
+def python_of(backend):
+    """A backend's interpreter (under conda: the rule's env's own python)."""
+    return "python" if USE_CONDA else config["backends"][backend]["python"]
+
+
 def backend_python(wildcards):
-    """The interpreter of the model's backend (under conda: the rule's env's own python)."""
-    if USE_CONDA:
-        return "python"
-    return config["backends"][job_backend(wildcards)]["python"]
+    """The interpreter of the job's model's backend."""
+    return python_of(job_backend(wildcards))
 
 
 def backend_conda_env(wildcards):
@@ -254,29 +257,33 @@ def closure_of(script):
     )
 
 
-def placement_code():
-    """The placement reading's code, where the rounds read it (timing.read_placement)."""
-    if not config["timing"]["read_placement"]:
-        return []
-    return code_of("posebench/measure/placement.py")
+def placement_modules():
+    """The placement reading, where the rounds read it (timing.read_placement)."""
+    return (
+        ["posebench/measure/placement.py"] if config["timing"]["read_placement"] else []
+    )
+
+
+def code_loading(step, modules):
+    """A step's code, with the modules it loads by name at run time (each with its imports)."""
+    loaded = [name for module in modules for name in code_of(module)]
+    return sorted(set(code_of(STEP_SCRIPTS[step]) + loaded))
 
 
 def step_code(step):
     """The code a step's jobs run; for a model's step, with its backend's adapter (and for a
     timing job, the placement reading where asked; beyond eager, the runtimes module).
     """
-    files = code_of(STEP_SCRIPTS[step])
     if step not in MODEL_STEPS:
-        return files
+        return code_of(STEP_SCRIPTS[step])
 
     def with_plugins(wildcards):
-        backend = MODELS[wildcards.model]["backend"]
-        found = files + code_of(f"posebench/backends/{backend}.py")
+        modules = [f"posebench/backends/{MODELS[wildcards.model]['backend']}.py"]
         if step == "timing":
-            found += placement_code()
+            modules += placement_modules()
         if getattr(wildcards, "runtime", "eager") != "eager":
-            found += code_of("posebench/runtimes/runners.py")
-        return sorted(set(found))
+            modules.append("posebench/runtimes/runners.py")
+        return code_loading(step, modules)
 
     return with_plugins
 
@@ -387,13 +394,8 @@ def scene_code(wildcards):
         if SCENES[wildcards.scene]["stack"] in RTMLIB_STACKS
         else f"posebench/backends/{backend}_scenes.py"
     )
-    return sorted(
-        set(
-            code_of(STEP_SCRIPTS["scene"])
-            + code_of(f"posebench/backends/{backend}.py")
-            + code_of(stack)
-            + placement_code()
-        )
+    return code_loading(
+        "scene", [f"posebench/backends/{backend}.py", stack] + placement_modules()
     )
 
 
@@ -416,21 +418,17 @@ def scene_stack_arg(wildcards, input):
 
 def detector_code():
     """The detector export's code, with the scenes adapter that builds the detector."""
-    return sorted(
-        set(
-            code_of(STEP_SCRIPTS["detector"])
-            + code_of(f"posebench/backends/{RTMLIB_BACKEND}.py")
-            + code_of(f"posebench/backends/{RTMLIB_BACKEND}_scenes.py")
-        )
+    return code_loading(
+        "detector",
+        [
+            f"posebench/backends/{RTMLIB_BACKEND}.py",
+            f"posebench/backends/{RTMLIB_BACKEND}_scenes.py",
+        ],
     )
 
 
 def detector_config(wildcards):
     return config["scenes"]["detectors"][wildcards.detector]
-
-
-def rtmlib_python():
-    return "python" if USE_CONDA else config["backends"][RTMLIB_BACKEND]["python"]
 
 
 def scene_detector_arg(wildcards):

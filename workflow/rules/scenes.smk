@@ -80,7 +80,7 @@ rule export_detector:
     conda:
         CONDA_ENVS[RTMLIB_BACKEND]
     params:
-        python=rtmlib_python(),
+        python=python_of(RTMLIB_BACKEND),
         config=detector_config,
     shell:
         "{params.python} workflow/scripts/export_detector.py {wildcards.detector:q} {params.config:q}"

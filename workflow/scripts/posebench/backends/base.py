@@ -6,6 +6,11 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 
+# IoU above which NMS drops the lower-scored of two boxes: near one, so that the N candidates a
+# scene keeps all come out of a non-maximum suppression that still runs over them
+NEAR_ONE = 0.999
+
+
 class ConfigError(ValueError):
     """A config the backend cannot build as it is named; its message is the line the user sees."""
 

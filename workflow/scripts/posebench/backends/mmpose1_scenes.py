@@ -7,11 +7,9 @@ import logging
 import random
 from typing import Any, Callable, Dict, List, Optional
 
+from .base import NEAR_ONE
 from .mmpose1 import MMPose1
 
-# IoU above which NMS drops the lower-scored of two boxes: near one, so that the N candidates kept
-# all come out of a non-maximum suppression that still runs over them
-NEAR_ONE = 0.999
 # the smallest width or height of a box in rtmlib's layout (pixels)
 TINY = 1e-6
 

@@ -10,11 +10,9 @@ import functools
 import types
 from typing import Any, Callable, Dict, List, Optional
 
+from .base import NEAR_ONE
 from .ultralytics import PREDICT_DEFAULTS, Ultralytics, ultralytics_package
 
-# IoU above which NMS drops the lower-scored of two boxes: near one, so that the N candidates kept
-# all come out of a non-maximum suppression that still runs over them
-NEAR_ONE = 0.999
 # `predict`'s own defaults where the predictor's differ (ultralytics.engine.model.Model.predict):
 # a rectangular letterbox, to the frame's aspect at the stride (480×640 stays 480×640)
 PREDICT_CALL = {"rect": True, "batch": 1}

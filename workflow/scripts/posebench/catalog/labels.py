@@ -1,7 +1,7 @@
 """A row's labels: what the table calls the model (name, algorithm, config) and the mAP it
-reports, from the metafile beside the model's config, its authors' page, or the seed. Kept apart from what defines a
-measurement (resolve.py): renaming a model, correcting an mAP or editing the seed table re-runs
-the table and what reads it, never a measurement."""
+reports, from the metafile beside the model's config, its authors' page, or the seed. Kept apart
+from what defines a measurement (resolve.py): renaming a model, correcting an mAP or editing the
+seed table re-runs the table and what reads it, never a measurement."""
 from __future__ import annotations
 
 from typing import Dict, Optional, Tuple

@@ -3,8 +3,8 @@
 (resources/published_map.csv: Ultralytics' pages), else the seed table."""
 from __future__ import annotations
 
-from pathlib import Path
 import csv
+from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 import yaml

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Dict
 
 from posebench.backends import get_backend
-from posebench.backends.names import config_on_disk
 from posebench.backends.base import ConfigError
+from posebench.backends.names import config_on_disk
 from posebench.catalog.models import config_file, parse_input_size
 from posebench.records import content_hash
 

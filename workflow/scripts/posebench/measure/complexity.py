@@ -187,12 +187,12 @@ def count_complexity(resolved: Dict[str, object]) -> Dict[str, object]:
         with model_stage("count"):
             executed = executed_leaf_modules(model, input_chw)
             counts = {"torch": count_with_torch(model, input_chw)}
+            # the seed's counter where it is installed, else PyTorch's (Ultralytics' environment)
             if backend.counts_with_mmcv:
-                counts["mmcv"] = count_with_mmcv(model, input_chw, executed)
+                counts["mmcv"] = first = count_with_mmcv(model, input_chw, executed)
             else:
                 counts["mmcv"] = {"counter": "mmcv", "error": "not installed with backend %s" % backend.name}
-            # the seed's counter where it is installed, else PyTorch's (Ultralytics' environment)
-            first = counts["mmcv"] if backend.counts_with_mmcv else counts["torch"]
+                first = counts["torch"]
             if "error" in first:
                 raise ModelFailure("count", RuntimeError(first["error"]))
     except ModelFailure as failure:

@@ -68,14 +68,13 @@ class StageClock:
     def __init__(self, synchronize: Callable[[], None]):
         self.synchronize = synchronize
         self.seconds: Dict[str, float] = {}
-        self.calls: Dict[str, int] = {}
         # the largest batch the pose network's first module got: N crops, or one frame; and the
         # height and width it ran at (a letterbox may resize the frame to other than the config's)
         self.network_batch = 0
         self.network_input: List[int] = []
 
     def reset(self) -> None:
-        self.seconds, self.calls, self.network_batch, self.network_input = {}, {}, 0, []
+        self.seconds, self.network_batch, self.network_input = {}, 0, []
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -86,7 +85,6 @@ class StageClock:
         finally:
             self.synchronize()
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-            self.calls[name] = self.calls.get(name, 0) + 1
 
     def wrap(self, owner: Any, attribute: str, name: str, counts_batch: bool = False) -> None:
         """Time every call of owner.attribute as stage `name` (an instance attribute shadows the
@@ -110,9 +108,8 @@ class StageClock:
     def per_frame(self) -> Dict[str, float]:
         """Seconds in each stage since the reset (one frame: a stage may run once per box);
         decoding is the pose model's step less its network."""
-        seconds = self.seconds
-        per_frame = {stage: seconds.get(stage, 0.0) for stage in (DETECTOR, PREPROCESSING, NETWORK)}
-        per_frame[DECODING] = max(0.0, seconds.get(self.PREDICT, 0.0) - per_frame[NETWORK])
+        per_frame = {stage: self.seconds.get(stage, 0.0) for stage in (DETECTOR, PREPROCESSING, NETWORK)}
+        per_frame[DECODING] = max(0.0, self.seconds.get(self.PREDICT, 0.0) - per_frame[NETWORK])
         return per_frame
 
 
