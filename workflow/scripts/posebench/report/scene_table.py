@@ -261,7 +261,8 @@ def draw(table: pd.DataFrame, device: str, output: Path, subtitle: str) -> None:
         axes.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
     figure.subplots_adjust(left=0.08, right=0.72, top=0.9, bottom=0.09)
     output.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(str(output), dpi=150)
+    # tight: the figure grows to hold the legend's longest name (an rtmlib pipeline's)
+    figure.savefig(str(output), dpi=150, bbox_inches="tight")
     plt.close(figure)
 
 
