@@ -53,6 +53,32 @@ def test_the_load_counts_the_scene_rounds_beside_the_model_rounds(tmp_path):
         "1.75 (range 0.50–3.00) and a median of 2 runnable tasks (at most 4), the round's own threads among them.\n")
 
 
+SPANS = "id,round,started_at,ended_at,probe_before,probe_after,load1_before,load1_after,runnable_before,runnable_after"
+
+
+def test_a_run_taken_up_again_later_says_its_sittings_and_the_probe_in_each(tmp_path):
+    (tmp_path / "measurements.csv").write_text(
+        SPANS + "\n"
+        "m,1,2026-12-06T23:20:00+00:00,2026-12-06T23:21:00+00:00,200,210,2,2,2,2\n"
+        "m,2,2026-12-06T23:40:00+00:00,2026-12-06T23:41:30+00:00,220,230,2,2,2,2\n"
+        "m,3,2026-12-07T09:05:00+00:00,2026-12-07T09:06:00+00:00,300,320,2,2,2,2\n")
+    # a scene round 25 minutes after the last model round of the first sitting: still the same sitting
+    (tmp_path / "scene_measurements.csv").write_text(
+        "id,round,batch_size," + SPANS[len("id,round,"):] + "\n"
+        "s,1,1,2026-12-07T00:06:00+00:00,2026-12-07T00:07:00+00:00,240,,2,2,2,2\n")
+    assert conditions(tmp_path, alone=True).endswith(
+        "Its rounds ran in 2 sittings, the run taken up again where it stopped: 2026-12-06 23:20 to 2026-12-07 "
+        "00:07 UTC, machine-speed probe median 220 GFLOP/s; 2026-12-07 09:05 to 2026-12-07 09:06 UTC, "
+        "machine-speed probe median 310 GFLOP/s.\n")
+    (tmp_path / "scene_measurements.csv").unlink()
+    (tmp_path / "measurements.csv").write_text(
+        SPANS + "\n"
+        "m,1,2026-12-06T23:20:00+00:00,2026-12-06T23:21:00+00:00,200,210,2,2,2,2\n")
+    assert conditions(tmp_path, alone=True).endswith(
+        "Its rounds ran in one sitting, 2026-12-06 23:20 to 2026-12-06 23:21 UTC, machine-speed probe median "
+        "205 GFLOP/s.\n")
+
+
 def test_an_unfinished_run_is_refused_in_one_line_and_nothing_is_written(tmp_path):
     results = tmp_path / "results"
     results.mkdir()

@@ -14,6 +14,9 @@ import pandas as pd
 PUBLISHED = ["table.md", "table.csv", "measurements.csv", "cells.csv", "environment.json", "compare_seed.md"]
 OPTIONAL = ["runtimes.md", "runtimes.csv", "scenes.md", "scenes.csv", "scene_measurements.csv", "index.html"]
 ROUND_TABLES = {"measurements.csv": "round", "scene_measurements.csv": "scene round"}
+# A pause this long between two rounds means the run stopped and was taken up again later (Snakemake
+# runs only the rounds it lacks): the longest round job takes minutes, not half an hour.
+SITTING_GAP = pd.Timedelta(minutes=30)
 
 
 class PublishError(Exception):
@@ -71,10 +74,33 @@ def conditions(results: Path, alone: bool) -> str:
     loads = pd.concat([rows[name] for name in ("load1_before", "load1_after") if name in rows]).dropna()
     runnable = pd.concat([rows[name] for name in ("runnable_before", "runnable_after") if name in rows]).dropna()
     if loads.empty:
-        return "\n%s Its rounds recorded no load average.\n" % stated
+        return "\n%s Its rounds recorded no load average.\n" % stated + sittings(rows)
     return (
         "\n%s Just before and after their timed iterations, its %s recorded a 1-minute load average of "
         "median %.2f (range %.2f–%.2f) and a median of %d runnable tasks (at most %d), the round's own threads "
         "among them.\n"
         % (stated, " and ".join(counts), loads.median(), loads.min(), loads.max(), runnable.median(), runnable.max())
-    )
+    ) + sittings(rows)
+
+
+def sittings(rows: pd.DataFrame) -> str:
+    """When the rounds ran, in one sitting or in several (a run stopped and taken up again), with the
+    machine-speed probe's median in each, so that a reader sees whether the machine changed between
+    them."""
+    if "started_at" not in rows or rows["started_at"].isna().all():
+        return ""
+    spans = rows.assign(started=pd.to_datetime(rows["started_at"], utc=True),
+                        ended=pd.to_datetime(rows["ended_at"], utc=True)).sort_values("started")
+    pause = spans["started"] - spans["ended"].cummax().shift()
+    spans["sitting"] = (pause > SITTING_GAP).cumsum()
+    probes = [name for name in ("probe_before", "probe_after") if name in spans]
+    parts = []
+    for _, sitting in spans.groupby("sitting"):
+        probe = pd.concat([sitting[name] for name in probes]).dropna() if probes else pd.Series(dtype=float)
+        speed = ", machine-speed probe median %.0f GFLOP/s" % probe.median() if len(probe) else ""
+        parts.append("%s to %s%s" % (sitting["started"].min().strftime("%Y-%m-%d %H:%M"),
+                                     sitting["ended"].max().strftime("%Y-%m-%d %H:%M UTC"), speed))
+    if len(parts) == 1:
+        return "Its rounds ran in one sitting, %s.\n" % parts[0]
+    return ("Its rounds ran in %d sittings, the run taken up again where it stopped: %s.\n"
+            % (len(parts), "; ".join(parts)))
