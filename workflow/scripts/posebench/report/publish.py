@@ -71,8 +71,8 @@ def conditions(results: Path, alone: bool) -> str:
         keys = [key for key in ("id", "device", "runtime", "round") if key in table]
         count = len(table.drop_duplicates(keys) if keys else table)
         counts.append("%d %s%s" % (count, ROUND_TABLES[name], "" if count == 1 else "s"))
-    loads = pd.concat([rows[name] for name in ("load1_before", "load1_after") if name in rows]).dropna()
-    runnable = pd.concat([rows[name] for name in ("runnable_before", "runnable_after") if name in rows]).dropna()
+    loads = before_and_after(rows, "load1")
+    runnable = before_and_after(rows, "runnable")
     if loads.empty:
         return "\n%s Its rounds recorded no load average.\n" % stated + sittings(rows)
     return (
@@ -81,6 +81,12 @@ def conditions(results: Path, alone: bool) -> str:
         "among them.\n"
         % (stated, " and ".join(counts), loads.median(), loads.min(), loads.max(), runnable.median(), runnable.max())
     ) + sittings(rows)
+
+
+def before_and_after(rows: pd.DataFrame, reading: str) -> pd.Series:
+    """A reading each round took just before and just after its timed iterations, as one series."""
+    columns = [rows[reading + side] for side in ("_before", "_after") if reading + side in rows]
+    return pd.concat(columns).dropna() if columns else pd.Series(dtype=float)
 
 
 def sittings(rows: pd.DataFrame) -> str:
@@ -93,10 +99,9 @@ def sittings(rows: pd.DataFrame) -> str:
                         ended=pd.to_datetime(rows["ended_at"], utc=True)).sort_values("started")
     pause = spans["started"] - spans["ended"].cummax().shift()
     spans["sitting"] = (pause > SITTING_GAP).cumsum()
-    probes = [name for name in ("probe_before", "probe_after") if name in spans]
     parts = []
     for _, sitting in spans.groupby("sitting"):
-        probe = pd.concat([sitting[name] for name in probes]).dropna() if probes else pd.Series(dtype=float)
+        probe = before_and_after(sitting, "probe")
         speed = ", machine-speed probe median %.0f GFLOP/s" % probe.median() if len(probe) else ""
         parts.append("%s to %s%s" % (sitting["started"].min().strftime("%Y-%m-%d %H:%M"),
                                      sitting["ended"].max().strftime("%Y-%m-%d %H:%M UTC"), speed))
