@@ -116,9 +116,6 @@ def published_modern_tables():
     return {path: read_table_csv(path) for path in tables}
 
 
-@pytest.mark.xfail(strict=True, reason="published/modern predates the 10 Ultralytics rows (issue 49): "
-                   "`make modern && make publish-modern ALONE=1` on a quiet machine makes it whole, "
-                   "and this test then fails until the mark goes")
 def test_every_published_modern_table_has_the_modern_list():
     import yaml
 
